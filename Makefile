@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# sluice top-level build. Everything generated goes under $(O) (default
+# build/). `make help` lists the targets; `make V=1` prints full commands.
+
+O ?= build
+override O := $(abspath $(O))
+SRC := $(abspath .)
+
+include mk/toolchain.mk
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_NAMES  := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+BPF_OBJS   := $(patsubst %,$(O)/bpf/%.bpf.o,$(BPF_NAMES))
+BPF_SKELS  := $(patsubst %,$(O)/bpf/%.skel.h,$(BPF_NAMES))
+
+LIB_SRCS   := $(wildcard user/lib/*.c)
+LIB_OBJS   := $(patsubst %.c,$(O)/%.o,$(LIB_SRCS))
+LIB        := $(O)/libsluice.a
+
+CLI_SRCS   := $(wildcard user/sluice/*.c)
+CLI_OBJS   := $(patsubst %.c,$(O)/%.o,$(CLI_SRCS))
+CLI        := $(O)/sluice
+
+TEST_SRCS  := $(wildcard selftests/*.c) $(wildcard selftests/prog_tests/*.c)
+TEST_OBJS  := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
+TEST_LIST  := $(O)/selftests/tests.inc
+TEST_PROGS := $(O)/test_progs
+
+CPPFLAGS += -I$(SRC)/user/lib -I$(SRC)/bpf -I$(O)/bpf -I$(SRC)/selftests -I$(O)/selftests
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+            -Werror=implicit-function-declaration -MMD -MP
+LDLIBS   += -lbpf -lelf -lz -lmnl -lcjson -lpthread -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wno-unused-function \
+              -I$(SRC)/bpf/include -I$(SRC)/bpf -I/usr/include/$(ARCH_TRIPLET) -MMD -MP
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+.PHONY: all help deps bpf test check demo demo-down bench clean
+
+all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(TEST_PROGS)
+
+help:
+	@echo 'sluice build targets:'
+	@echo '  all (default)  BPF objects, skeletons, libsluice, sluice, test_progs into $$(O)'
+	@echo '  deps           install the Debian packages the build, tests and demo need'
+	@echo '  test           run every test (sudo; the README command 2)'
+	@echo '  demo           bring up the demo topology with traffic (sudo; README command 1)'
+	@echo '  demo-down      tear the demo down'
+	@echo '  bench          run the benchmarks (docs/benchmarks.md)'
+	@echo '  clean          remove $$(O)'
+	@echo 'variables: O=<dir> (build dir, default build/), V=1 (full commands),'
+	@echo '           T=<filter> (make test: only tests whose name contains it)'
+
+deps:
+	$(Q)tools/install-deps.sh
+
+# Fails early, with what to install, when a tool is missing.
+deps-check:
+	$(Q)tools/install-deps.sh --check
+
+bpf: $(BPF_SKELS)
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(O)/bpf/$*.bpf.d -c $< -o $(O)/bpf/$*.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(O)/bpf/$*.tmp.bpf.o
+	$(Q)rm -f $(O)/bpf/$*.tmp.bpf.o
+
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+# Userspace objects may include any skeleton: build all of them first.
+$(O)/%.o: %.c $(BPF_SKELS) | $(O)/bpf
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+# The list of tests is generated from the test_<name>() definitions.
+$(TEST_LIST): $(wildcard selftests/prog_tests/*.c) | $(O)/bpf
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -n 's/^void \(test_[a-z0-9_]*\)(void)$$/DEFINE_TEST(\1)/p' $(sort $(wildcard selftests/prog_tests/*.c)) > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(O)/selftests/test_progs.o: $(TEST_LIST)
+
+$(TEST_PROGS): $(TEST_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS)
+
+$(O)/bpf:
+	$(Q)mkdir -p $@
+
+# README command 2: every test. T=<filter> narrows it.
+test: all
+	$(Q)selftests/run.sh $(O) $(T)
+
+check: test
+
+demo: all
+	$(Q)tools/demo.sh up $(O)
+
+demo-down:
+	$(Q)tools/demo.sh down $(O)
+
+bench: all
+	$(Q)tools/bench/run.sh $(O)
+
+clean:
+	$(call msg,CLEAN,$(O))
+	$(Q)rm -rf $(O)
+
+-include $(wildcard $(O)/bpf/*.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)

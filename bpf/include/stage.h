@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The stage contract: every network function is one program of this shape.
+ *
+ *	SEC("xdp") int fw_stage(struct xdp_md *ctx)
+ *	{
+ *		struct sl_meta *meta = stage_begin(ctx);
+ *		if (!meta)
+ *			return CTX_ACT_DROP;		// counted by stage_begin
+ *		...
+ *		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, rule);
+ *		return stage_drop(ctx, meta, SL_DROP_..., rule);
+ *	}
+ *
+ * The loader sets sl_gen, sl_stage and sl_nstages in .rodata before load. The
+ * first stage stamps the generation into the metadata; later stages check
+ * it. A packet can only reach a stage through its own generation's
+ * sl_chain, so a mismatch is a bug, dropped and counted, never passed.
+ */
+#ifndef SLUICE_STAGE_H
+#define SLUICE_STAGE_H
+
+#include "chain_maps.h"
+
+const volatile __u32 sl_gen = 0;
+const volatile __u32 sl_stage = 0;
+const volatile __u32 sl_nstages = 1;
+
+/* This generation's chain: slot i holds stage i. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, SL_MAX_STAGES);
+	__type(key, __u32);
+	__type(value, __u32);
+} sl_chain SEC(".maps");
+
+/* This generation's own counters, one slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_gen_stats);
+} sl_gen_stats SEC(".maps");
+
+static __always_inline struct sl_gen_stats *gen_stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sl_gen_stats, &zero);
+}
+
+static __always_inline void trace_add(struct sl_meta *meta, __u8 verdict,
+				      __u8 reason, __u32 rule)
+{
+	__u32 i = meta->nstages;
+
+	if (i >= SL_MAX_STAGES)
+		return;
+	meta->trace[i].verdict = verdict;
+	meta->trace[i].reason = reason;
+	meta->trace[i].stage = sl_stage;
+	meta->trace[i].rule = rule;
+	meta->nstages = i + 1;
+}
+
+static __always_inline int stage_drop(SL_CTX *ctx, struct sl_meta *meta,
+				      __u32 reason, __u32 rule)
+{
+	struct sl_gen_stats *gs = gen_stats_get();
+
+	trace_add(meta, SL_VERDICT_DROP, reason, rule);
+	meta->verdict = SL_VERDICT_DROP;
+	meta->reason = reason;
+	drop_count(reason, meta->pkt_len);
+	if (gs)
+		gs->dropped++;
+	return CTX_ACT_DROP;
+}
+
+static __always_inline struct sl_meta *stage_begin(SL_CTX *ctx)
+{
+	struct sl_meta *meta = meta_get();
+	struct sl_gen_stats *gs;
+
+	if (!meta) {
+		drop_count(SL_DROP_NO_META, ctx_len(ctx));
+		return NULL;
+	}
+	if (sl_stage == 0) {
+		meta->gen = sl_gen;
+		gs = gen_stats_get();
+		if (gs) {
+			gs->packets++;
+			gs->bytes += meta->pkt_len;
+		}
+	} else if (meta->gen != sl_gen) {
+		stage_drop(ctx, meta, SL_DROP_GEN_MISMATCH, 0);
+		return NULL;
+	}
+	return meta;
+}
+
+/* Record this stage's verdict (CONTINUE or AUDIT) and go on: tail call the
+ * next stage, or pass when this is the last one. */
+static __always_inline int stage_next(SL_CTX *ctx, struct sl_meta *meta,
+				      __u8 verdict, __u32 rule)
+{
+	struct sl_gen_stats *gs;
+
+	trace_add(meta, verdict, 0, rule);
+	if (sl_stage + 1 >= sl_nstages) {
+		meta->verdict = SL_VERDICT_PASS;
+		gs = gen_stats_get();
+		if (gs)
+			gs->passed++;
+		return CTX_ACT_OK;
+	}
+	bpf_tail_call(ctx, &sl_chain, sl_stage + 1);
+	/* The slot is empty or the chain is too deep: fail closed. */
+	return stage_drop(ctx, meta, SL_DROP_TAIL_CALL, 0);
+}
+
+#endif

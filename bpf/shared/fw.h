@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Firewall ABI: the map images userspace compiles from a spec and the
+ * firewall stage reads. See docs/firewall.md for the classifier design.
+ *
+ * Classification in short: every rule is expanded into atoms (one src
+ * prefix, one dst prefix, one protocol, one port range each). Three indexes
+ * map a packet to candidate lists of atoms: its source address class, its
+ * destination address class and its destination port class. Each candidate
+ * list holds, in rule order, every atom that could match a packet of that
+ * class, cut after the first atom that surely matches. The stage scans the
+ * shortest of the three lists and checks each atom exactly; the first match
+ * wins. Address classes come from a DIR-16-8-8 table for IPv4 and from a
+ * hash per prefix length with a binary search over the lengths (with
+ * markers) for IPv6.
+ */
+#ifndef SLUICE_SHARED_FW_H
+#define SLUICE_SHARED_FW_H
+
+#include <linux/types.h>
+
+/* IPv4 DIR-16-8-8 table (map fw_lpm4, ARRAY of __u32).
+ * The source root is entries [0, 65536), the destination root
+ * [65536, 131072); chunks of 256 entries follow. An entry is either a class
+ * (FW_LPM_CHUNK clear) or FW_LPM_CHUNK | n, where chunk n starts at entry
+ * n * 256. Class 0 means "no prefix of this field covers the address". */
+#define FW_LPM4_ROOT_BITS 16
+#define FW_LPM4_ROOT_SIZE (1u << FW_LPM4_ROOT_BITS)
+#define FW_LPM4_CHUNK_SIZE 256u
+#define FW_LPM4_SRC_ROOT 0u
+#define FW_LPM4_DST_ROOT FW_LPM4_ROOT_SIZE
+#define FW_LPM4_FIRST_CHUNK (2 * FW_LPM4_ROOT_SIZE / FW_LPM4_CHUNK_SIZE)
+#define FW_LPM_CHUNK 0x80000000u
+
+/* Address fields */
+#define FW_FIELD_SRC 0
+#define FW_FIELD_DST 1
+
+/* IPv6 prefix table (map fw_lpm6, HASH): one entry per prefix and per
+ * marker. A marker sits on the binary-search path of a longer prefix and
+ * carries the class of the best real prefix that covers it, so the search can
+ * go longer without losing what it found. */
+struct fw_lpm6_key {
+	__u8 field; /* FW_FIELD_* */
+	__u8 plen;  /* 0..128 */
+	__u16 pad;
+	__u32 addr[4]; /* masked to plen, network order */
+};
+_Static_assert(sizeof(struct fw_lpm6_key) == 20, "fw_lpm6_key ABI");
+
+struct fw_lpm6_val {
+	__u32 cls; /* best matching real prefix class, 0 = none */
+};
+_Static_assert(sizeof(struct fw_lpm6_val) == 4, "fw_lpm6_val ABI");
+
+#define FW_LPM6_MAX_LENS 129 /* distinct prefix lengths per field */
+
+/* Destination port (ICMP: type) to port class: map fw_port_cls, ARRAY of
+ * __u32 with 65536 entries. */
+#define FW_PORT_SPACE 65536u
+
+/* Candidate list of one class: atoms cand[off .. off+len) of the family's
+ * candidate array (maps fw_bkt4 / fw_bkt6 index by class, fw_cand4 / fw_cand6
+ * hold atom indexes). Class ranges in the bucket arrays: source classes
+ * first, then destination classes, then port classes; the stage adds the
+ * field's base (in .rodata) to the class the index returned. */
+struct fw_bucket {
+	__u32 off;
+	__u32 len;
+};
+_Static_assert(sizeof(struct fw_bucket) == 8, "fw_bucket ABI");
+
+/* fw_atom*.flags */
+#define FW_ATOM_L4 0x01 /* constrains ports or ICMP type/code */
+
+struct fw_atom4 {
+	__u32 src, smask; /* network order, src == (addr & smask) */
+	__u32 dst, dmask;
+	__u16 sport_lo, sport_hi; /* host order, inclusive; ICMP code */
+	__u16 dport_lo, dport_hi; /* ICMP type */
+	__u32 rule;		  /* index in fw_rules */
+	__u8 proto;		  /* 0 = any */
+	__u8 flags;		  /* FW_ATOM_* */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct fw_atom4) == 32, "fw_atom4 ABI");
+
+struct fw_atom6 {
+	__u32 src[4], smask[4];
+	__u32 dst[4], dmask[4];
+	__u16 sport_lo, sport_hi;
+	__u16 dport_lo, dport_hi;
+	__u32 rule;
+	__u8 proto;
+	__u8 flags;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct fw_atom6) == 80, "fw_atom6 ABI");
+
+/* fw_rule.action */
+#define FW_ACT_ALLOW 1
+#define FW_ACT_DENY 2
+/* fw_rule.flags */
+#define FW_RULE_AUDIT 0x01
+
+/* One per rule, in spec order (map fw_rules, ARRAY). */
+struct fw_rule {
+	__u32 counter; /* slot in the chain's shared fw_counters map */
+	__u8 action;   /* FW_ACT_* */
+	__u8 flags;    /* FW_RULE_* */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct fw_rule) == 8, "fw_rule ABI");
+
+/* Rule ids, for people reading maps with bpftool (map fw_rule_ids). */
+#define FW_RULE_ID_LEN 64
+struct fw_rule_id {
+	char id[FW_RULE_ID_LEN];
+};
+
+/* Shared, pinned per-CPU counters (map fw_counters, PERCPU_ARRAY of
+ * struct sl_counter). Userspace gives every (function, rule id) a slot that
+ * stays the same across generations, so the counters survive them; slot 0
+ * is never used. */
+#define FW_COUNTER_SLOTS (3 * 100000 + 1024)
+
+/* Cap on atoms scanned per packet: a safety net for the verifier and the
+ * CPU. The compiler rejects specs whose longest candidate list is above it;
+ * the stage drops with FW_SCAN_LIMIT if it ever gets there. */
+#define FW_MAX_SCAN 4096
+
+#endif

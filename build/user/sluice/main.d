@@ -1,0 +1,1 @@
+/work/main/build/user/sluice/main.o: user/sluice/main.c

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs every Debian package that sluice's build, tests and demo need.
+# Idempotent and quiet when everything is there.
+#   tools/install-deps.sh          install what is missing (root)
+#   tools/install-deps.sh --check  only report what is missing; exit 1 if any
+set -eu
+
+# build: compiler, BPF toolchain and the libraries sluice links
+PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev libcjson-dev pkg-config"
+# tests and demo: namespaces, traffic tools, packet crafting
+PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps"
+PKGS="$PKGS_BUILD $PKGS_TEST"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ "${1:-}" = "--check" ]; then
+	if [ -n "$missing" ]; then
+		echo "sluice: missing Debian packages:$missing" >&2
+		echo "sluice: run 'sudo make deps' (tools/install-deps.sh) to install them" >&2
+		exit 1
+	fi
+	exit 0
+fi
+
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "sluice: installing$missing needs root: run 'sudo make deps'" >&2
+	exit 1
+fi
+echo "sluice: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The chain spec (sluice.dev/v1alpha1 NetworkFunctionChain): parsed and
+ * fully validated into these structs before anything touches the kernel.
+ * docs/spec.md is the reference; docs/spec.schema.json the JSON Schema.
+ */
+#ifndef SLUICE_SPEC_H
+#define SLUICE_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include "errs.h"
+
+/* Limits, enforced before and during parsing (docs/spec.md). */
+#define SPEC_MAX_FILE_BYTES (64u << 20)	/* whole document */
+#define SPEC_MAX_DEPTH 16		/* JSON nesting */
+#define SPEC_MAX_NAME_LEN 63		/* chain, function names: DNS label */
+#define SPEC_MAX_ATTACH 64
+#define SPEC_MAX_FUNCTIONS 8		/* = SL_MAX_STAGES */
+#define SPEC_MAX_RULES 100000		/* per firewall function */
+#define SPEC_MAX_RULE_ID_LEN 63		/* fits struct fw_rule_id */
+#define SPEC_MAX_PREFIXES_PER_RULE 4096
+#define SPEC_MAX_PORTS_PER_RULE 1024
+#define SPEC_MAX_PREFIXES 1000000	/* all rules of one function */
+
+enum spec_hook {
+	SPEC_HOOK_XDP = 1,
+	SPEC_HOOK_TC_INGRESS,
+	SPEC_HOOK_TC_EGRESS,
+};
+
+enum spec_xdp_mode {
+	SPEC_XDP_NATIVE = 1, /* driver mode; fail when unsupported */
+	SPEC_XDP_GENERIC,    /* skb mode */
+};
+
+struct spec_attach {
+	char ifname[IF_NAMESIZE];
+	enum spec_hook hook;
+	enum spec_xdp_mode mode; /* XDP only */
+};
+
+struct spec_prefix {
+	uint8_t family;	   /* 4 or 6 */
+	uint8_t plen;
+	uint32_t addr[4];  /* network order, host bits zero; IPv4 in addr[0] */
+};
+
+struct spec_port_range {
+	uint16_t lo, hi; /* inclusive, lo <= hi */
+};
+
+enum spec_action {
+	SPEC_ACT_ALLOW = 1, /* = FW_ACT_ALLOW */
+	SPEC_ACT_DENY = 2,  /* = FW_ACT_DENY */
+};
+
+struct spec_fw_rule {
+	char *id;
+	enum spec_action action;
+	bool audit;
+	struct spec_prefix *src;	/* nsrc == 0: any source */
+	size_t nsrc;
+	struct spec_prefix *dst;	/* ndst == 0: any destination */
+	size_t ndst;
+	int proto;			/* -1: any; else IPPROTO_* */
+	struct spec_port_range *sports; /* nsports == 0: any */
+	size_t nsports;
+	struct spec_port_range *dports;
+	size_t ndports;
+	int icmp_type;			/* -1: any; needs proto icmp/ipv6-icmp */
+	int icmp_code;			/* -1: any; needs icmp_type */
+};
+
+struct spec_firewall {
+	enum spec_action default_action;
+	bool audit;
+	struct spec_fw_rule *rules;
+	size_t nrules;
+};
+
+enum spec_fn_type {
+	SPEC_FN_FIREWALL = 1,
+};
+
+struct spec_function {
+	char *name;
+	enum spec_fn_type type;
+	union {
+		struct spec_firewall fw;
+	};
+};
+
+struct spec {
+	char *name;			/* metadata.name: the chain */
+	struct spec_attach *attach;
+	size_t nattach;
+	struct spec_function *fns;
+	size_t nfns;
+	char *canonical;		/* the document re-serialised compactly */
+	char sha256[65];		/* hex sha256 of canonical */
+};
+
+/* Parse and validate a document. On failure returns -EINVAL with every
+ * problem in errs (paths like "spec.functions[0].rules[2].dst[0]"). */
+int spec_parse(const char *buf, size_t len, struct spec **out, struct sl_errs *errs);
+/* Read a file (bounded by SPEC_MAX_FILE_BYTES) and spec_parse() it. */
+int spec_load_file(const char *path, struct spec **out, struct sl_errs *errs);
+void spec_free(struct spec *s);
+
+const char *spec_hook_str(enum spec_hook h);
+const char *spec_xdp_mode_str(enum spec_xdp_mode m);
+const char *spec_action_str(enum spec_action a);
+const char *spec_fn_type_str(enum spec_fn_type t);
+
+#endif

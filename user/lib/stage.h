@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Loading one network-function stage of a generation.
+ *
+ * Every stage object declares the chain maps (bpf/include/chain_maps.h,
+ * stage.h). Shared maps are handed in and reused with bpf_map__reuse_fd;
+ * a map whose fd is still -1 is created by the first object that loads and
+ * its fd is written back (dup'ed, owned by the caller), so every map carries
+ * the BTF of the object that made it.
+ */
+#ifndef SLUICE_STAGE_H_USER
+#define SLUICE_STAGE_H_USER
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Maps shared by the whole chain, across generations (pinned at the chain
+ * root). -1: not created yet. */
+struct stage_shared {
+	int meta_fd;	    /* sl_meta_scratch */
+	int drops_fd;	    /* sl_drops */
+	int fw_counters_fd; /* fw_counters */
+};
+
+/* Maps owned by one generation. -1: not created yet. */
+struct stage_gen {
+	uint32_t gen;
+	uint32_t nstages;
+	int chain_fd;	   /* sl_chain */
+	int gen_stats_fd;  /* sl_gen_stats */
+};
+
+#define STAGE_MAX_PINS 24
+
+/* A loaded stage: its program and the maps to pin in the generation dir. */
+struct stage_obj {
+	int prog_fd;
+	void *skel;
+	void (*destroy)(void *skel);
+	struct {
+		const char *name;
+		int fd;
+	} pins[STAGE_MAX_PINS];
+	size_t npins;
+};
+
+void stage_obj_destroy(struct stage_obj *so);
+
+/* Hand the shared and per-generation maps to an object before load. */
+struct bpf_object;
+int stage_reuse_maps(struct bpf_object *obj, const struct stage_shared *sh,
+		     const struct stage_gen *g);
+/* After load: take the fds of maps this object created (-1 slots). */
+int stage_take_maps(struct bpf_object *obj, struct stage_shared *sh,
+		    struct stage_gen *g);
+
+#endif
