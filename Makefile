@@ -30,7 +30,7 @@ CPPFLAGS += -I$(SRC)/user/lib -I$(SRC)/bpf -I$(O)/bpf -I$(SRC)/selftests -I$(O)/
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
             -Werror=implicit-function-declaration -MMD -MP
-LDLIBS   += -lbpf -lelf -lz -lmnl -lcjson -lpthread -lm
+LDLIBS   += -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lpthread -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wno-unused-function \
               -I$(SRC)/bpf/include -I$(SRC)/bpf -I/usr/include/$(ARCH_TRIPLET) -MMD -MP

@@ -1,0 +1,2 @@
+/work/main/build/user/lib/errs.o: user/lib/errs.c user/lib/errs.h
+user/lib/errs.h:

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "stage.h"
+
+void stage_obj_destroy(struct stage_obj *so)
+{
+	if (so->skel && so->destroy)
+		so->destroy(so->skel);
+	so->skel = NULL;
+	so->npins = 0;
+	so->prog_fd = -1;
+}
+
+static int reuse_one(struct bpf_object *obj, const char *name, int fd)
+{
+	struct bpf_map *map;
+
+	if (fd < 0)
+		return 0;
+	map = bpf_object__find_map_by_name(obj, name);
+	if (!map)
+		return 0; /* this object does not use it */
+	return bpf_map__reuse_fd(map, fd);
+}
+
+int stage_reuse_maps(struct bpf_object *obj, const struct stage_shared *sh,
+		     const struct stage_gen *g)
+{
+	int err;
+
+	err = reuse_one(obj, "sl_meta_scratch", sh->meta_fd);
+	if (!err)
+		err = reuse_one(obj, "sl_drops", sh->drops_fd);
+	if (!err)
+		err = reuse_one(obj, "fw_counters", sh->fw_counters_fd);
+	if (!err && g)
+		err = reuse_one(obj, "sl_chain", g->chain_fd);
+	if (!err && g)
+		err = reuse_one(obj, "sl_gen_stats", g->gen_stats_fd);
+	return err;
+}
+
+static int take_one(struct bpf_object *obj, const char *name, int *fd)
+{
+	struct bpf_map *map;
+	int dup_fd;
+
+	if (*fd >= 0)
+		return 0;
+	map = bpf_object__find_map_by_name(obj, name);
+	if (!map)
+		return 0;
+	dup_fd = fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3);
+	if (dup_fd < 0)
+		return -errno;
+	*fd = dup_fd;
+	return 0;
+}
+
+int stage_take_maps(struct bpf_object *obj, struct stage_shared *sh,
+		    struct stage_gen *g)
+{
+	int err;
+
+	err = take_one(obj, "sl_meta_scratch", &sh->meta_fd);
+	if (!err)
+		err = take_one(obj, "sl_drops", &sh->drops_fd);
+	if (!err)
+		err = take_one(obj, "fw_counters", &sh->fw_counters_fd);
+	if (!err && g)
+		err = take_one(obj, "sl_chain", &g->chain_fd);
+	if (!err && g)
+		err = take_one(obj, "sl_gen_stats", &g->gen_stats_fd);
+	return err;
+}
