@@ -28,7 +28,7 @@ TEST_PROGS := $(O)/test_progs
 
 CPPFLAGS += -I$(SRC)/user/lib -I$(SRC)/bpf -I$(O)/bpf -I$(SRC)/selftests -I$(O)/selftests
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+CFLAGS   += -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
             -Werror=implicit-function-declaration -MMD -MP
 LDLIBS   += -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lpthread -lm
 
