@@ -30,7 +30,9 @@
 	X(FW_DENY, "firewall_deny")                                            \
 	X(FW_DEFAULT_DENY, "firewall_default_deny")                            \
 	X(FW_SCAN_LIMIT, "firewall_scan_limit")                                \
-	X(NO_GENERATION, "no_generation")
+	X(NO_GENERATION, "no_generation")                                      \
+	X(PARSE_IPV4_VERSION, "ipv4_bad_version")                              \
+	X(PARSE_IPV6_VERSION, "ipv6_bad_version")
 
 #define SL_DROP_ENUM(name, str) SL_DROP_##name,
 enum sl_drop_reason {
