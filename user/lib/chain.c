@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Opening a chain: the lock, the entry program and shared maps (created
+ * once, then adopted from the pins), and recovery of what a killed apply may
+ * have left: the live generation is read from the kernel, staging
+ * directories and generations that are neither live nor the warm previous
+ * one are removed. Nothing here ever detaches a datapath.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "chain.h"
+#include "history.h"
+#include "entry.skel.h"
+
+int fault_at(const char *step)
+{
+	const char *f = getenv("SLUICE_TEST_FAULT");
+
+	return f && !strcmp(f, step) ? -EIO : 0;
+}
+
+static int lock_take(struct chain *c, int wait_ms)
+{
+	char path[PATH_MAX];
+	int fd, err, waited = 0;
+
+	err = mkdir_p(c->paths.state);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/lock", c->paths.state);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		if (waited >= wait_ms) {
+			close(fd);
+			return -EWOULDBLOCK;
+		}
+		usleep(10000);
+		waited += 10;
+	}
+	c->lock_fd = fd;
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void chain_close(struct chain *c)
+{
+	close_fd(&c->entry_fd);
+	close_fd(&c->root_fd);
+	close_fd(&c->sh.meta_fd);
+	close_fd(&c->sh.drops_fd);
+	close_fd(&c->sh.fw_counters_fd);
+	close_fd(&c->lock_fd); /* releases the flock */
+}
+
+/* Names of the chain-level pins, entry last: its presence means the set is
+ * complete (it is pinned after the others). */
+static const char *const chain_pins[] = {
+	"sl_root", "sl_meta_scratch", "sl_drops", "entry",
+};
+
+static int entry_adopt(struct chain *c)
+{
+	c->entry_fd = pin_get(c->paths.pin, "entry");
+	if (c->entry_fd < 0)
+		return c->entry_fd;
+	c->root_fd = pin_get(c->paths.pin, "sl_root");
+	c->sh.meta_fd = pin_get(c->paths.pin, "sl_meta_scratch");
+	c->sh.drops_fd = pin_get(c->paths.pin, "sl_drops");
+	c->sh.fw_counters_fd = pin_get(c->paths.pin, "fw_counters");
+	if (c->sh.fw_counters_fd < 0)
+		c->sh.fw_counters_fd = -1; /* created by the first firewall */
+	if (c->root_fd < 0 || c->sh.meta_fd < 0 || c->sh.drops_fd < 0)
+		return -EUCLEAN;
+	return 0;
+}
+
+static int entry_create(struct chain *c)
+{
+	struct entry *skel;
+	int err, i;
+
+	/* A partial set from a killed first apply: nothing can be attached
+	 * to it (links come after the entry pin), so start over. */
+	for (i = 0; i < (int)(sizeof(chain_pins) / sizeof(chain_pins[0])); i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", c->paths.pin, chain_pins[i]);
+		unlink(path);
+	}
+	err = mkdir_p(c->paths.pin);
+	if (err)
+		return err;
+	skel = entry__open_and_load();
+	if (!skel)
+		return -errno ?: -EINVAL;
+	err = pin_fd(bpf_map__fd(skel->maps.sl_root), c->paths.pin, "sl_root");
+	if (!err)
+		err = pin_fd(bpf_map__fd(skel->maps.sl_meta_scratch), c->paths.pin, "sl_meta_scratch");
+	if (!err)
+		err = pin_fd(bpf_map__fd(skel->maps.sl_drops), c->paths.pin, "sl_drops");
+	if (!err)
+		err = pin_fd(bpf_program__fd(skel->progs.sl_entry), c->paths.pin, "entry");
+	entry__destroy(skel);
+	if (err)
+		return err;
+	c->created = true;
+	return entry_adopt(c);
+}
+
+/* The generation whose stage 0 sits in the root slot, by program id. */
+static int live_from_kernel(struct chain *c, uint32_t *live)
+{
+	uint32_t key = 0, prog_id = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*live = 0;
+	if (bpf_map_lookup_elem(c->root_fd, &key, &prog_id))
+		return errno == ENOENT ? 0 : -errno; /* empty slot */
+	d = opendir(c->paths.gen);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		char dir[PATH_MAX];
+		unsigned long g;
+		char *end;
+		int fd;
+
+		g = strtoul(de->d_name, &end, 10);
+		if (end == de->d_name || *end)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", c->paths.gen, de->d_name);
+		fd = pin_get(dir, "stage_0");
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == prog_id)
+			*live = (uint32_t)g;
+		close(fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Remove staging dirs and generations other than live and prev. */
+static void gen_sweep(struct chain *c)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(c->paths.gen);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char dir[PATH_MAX];
+		unsigned long g;
+		char *end;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		g = strtoul(de->d_name, &end, 10);
+		if (end != de->d_name && !*end && (g == c->live || g == c->prev))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", c->paths.gen, de->d_name);
+		pin_rmtree(dir);
+	}
+	closedir(d);
+}
+
+static bool gen_pinned(struct chain *c, uint32_t gen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/%u/stage_0", c->paths.gen, gen);
+	return gen && !stat(dir, &st);
+}
+
+int gen_pin_get(const struct chain *c, uint32_t gen, const char *name)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/%u", c->paths.gen, gen);
+	return pin_get(dir, name);
+}
+
+static int chain_recover(struct chain *c, bool sweep)
+{
+	uint32_t st_live, st_prev;
+	int err;
+
+	err = live_from_kernel(c, &c->live);
+	if (err)
+		return err;
+	err = state_read(&c->paths, &st_live, &st_prev);
+	if (err)
+		return err;
+	/* Killed between commit and the state write: what the state calls
+	 * live was live just before, so it is the warm previous one. */
+	c->prev = st_live != c->live ? st_live : st_prev;
+	if (c->prev == c->live || !gen_pinned(c, c->prev))
+		c->prev = 0;
+	if (sweep) {
+		gen_sweep(c);
+		if (st_live != c->live || st_prev != c->prev)
+			state_write(&c->paths, c->live, c->prev);
+	}
+	return 0;
+}
+
+int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
+	       unsigned int flags)
+{
+	const char *pin_root = o->pin_root ?: SL_DEFAULT_PIN_ROOT;
+	const char *state_dir = o->state_dir ?: SL_DEFAULT_STATE_DIR;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->lock_fd = c->entry_fd = c->root_fd = -1;
+	c->sh.meta_fd = c->sh.drops_fd = c->sh.fw_counters_fd = -1;
+	if (strlen(name) >= sizeof(c->name))
+		return -ENAMETOOLONG;
+	strcpy(c->name, name);
+	err = paths_init(&c->paths, pin_root, state_dir, name);
+	if (err)
+		return err;
+	if (flags & CHAIN_LOCK) {
+		err = lock_take(c, o->lock_wait_ms);
+		if (err)
+			return err;
+	}
+	err = entry_adopt(c);
+	if (err == -ENOENT && (flags & CHAIN_CREATE)) {
+		close_fd(&c->root_fd);
+		close_fd(&c->sh.meta_fd);
+		close_fd(&c->sh.drops_fd);
+		close_fd(&c->sh.fw_counters_fd);
+		err = entry_create(c);
+	}
+	if (err)
+		goto err_close;
+	err = chain_recover(c, flags & CHAIN_LOCK);
+	if (err)
+		goto err_close;
+	return 0;
+err_close:
+	chain_close(c);
+	return err;
+}
+
+bool chain_exists(const struct chain_opts *o, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/entry", o->pin_root ?: SL_DEFAULT_PIN_ROOT, name);
+	return !stat(path, &st);
+}
+
+int chain_find_only(const struct chain_opts *o, char *name, size_t len)
+{
+	const char *root = o->pin_root ?: SL_DEFAULT_PIN_ROOT;
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	d = opendir(root);
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !chain_exists(o, de->d_name))
+			continue;
+		if (found++ == 0)
+			snprintf(name, len, "%s", de->d_name);
+	}
+	closedir(d);
+	if (!found)
+		return -ENOENT;
+	return found > 1 ? -E2BIG : 0;
+}
+
+int chain_detach(struct chain *c)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	/* Links first: unpinning the last reference detaches the program,
+	 * so traffic goes back to the stack before the maps go away. */
+	d = opendir(c->paths.pin);
+	if (d) {
+		while ((de = readdir(d))) {
+			char path[PATH_MAX];
+
+			if (strncmp(de->d_name, "link_", 5))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", c->paths.pin, de->d_name);
+			if (unlink(path) && errno != ENOENT)
+				err = -errno;
+		}
+		closedir(d);
+	}
+	if (err)
+		return err;
+	err = pin_rmtree(c->paths.pin);
+	if (err)
+		return err;
+	hist_log(&c->paths, "detach", c->live, NULL, "ok", NULL);
+	err = state_write(&c->paths, 0, 0);
+	c->live = c->prev = 0;
+	return err;
+}

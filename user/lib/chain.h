@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* A chain and its generations: the lifecycle behind apply, rollback,
+ * status, stats and detach. See docs/generations.md.
+ *
+ * Every writer holds the chain lock (flock on STATE_DIR/<chain>/lock) from
+ * chain_open(CHAIN_LOCK) to chain_close(), so the CLI and the agent never
+ * interleave a commit. The live generation is read from the kernel (the
+ * program in slot 0 of the pinned root PROG_ARRAY), never trusted from a
+ * file.
+ */
+#ifndef SLUICE_CHAIN_H
+#define SLUICE_CHAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "pin.h"
+#include "spec.h"
+#include "stage.h"
+
+/* Exit codes of the CLI (docs/operations.md). */
+enum sl_exit {
+	SL_EXIT_OK = 0,
+	SL_EXIT_RUNTIME = 1,	/* the kernel or the system said no */
+	SL_EXIT_INVALID = 2,	/* invalid spec or usage */
+	SL_EXIT_LOCKED = 3,	/* another writer holds the chain lock */
+	SL_EXIT_NOT_FOUND = 4,	/* no such chain or generation */
+};
+
+struct chain_opts {
+	const char *pin_root;	/* default SL_DEFAULT_PIN_ROOT */
+	const char *state_dir;	/* default SL_DEFAULT_STATE_DIR */
+	int lock_wait_ms;	/* how long to wait for the lock */
+};
+
+#define CHAIN_LOCK 0x1	 /* take the writer lock */
+#define CHAIN_CREATE 0x2 /* create the chain (entry program, shared maps) */
+
+struct chain {
+	char name[64];
+	struct chain_paths paths;
+	int lock_fd;
+	int entry_fd;		/* the entry (root) program */
+	int root_fd;		/* sl_root: one slot, the live stage 0 */
+	struct stage_shared sh;
+	uint32_t live;		/* from the kernel; 0: none */
+	uint32_t prev;		/* warm rollback target; 0: none */
+	bool created;		/* this open created the chain */
+};
+
+int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
+	       unsigned int flags);
+void chain_close(struct chain *c);
+/* The only chain under the pin root, for commands without -c. */
+int chain_find_only(const struct chain_opts *o, char *name, size_t len);
+bool chain_exists(const struct chain_opts *o, const char *name);
+
+struct apply_opts {
+	bool dry_run;		/* validate, compile, load (verifier), discard */
+	const char *reason;	/* history log message, e.g. "rollback to 3" */
+};
+
+struct apply_result {
+	uint32_t gen;		/* the generation now live (or that would be) */
+	uint32_t prev;
+	bool unchanged;		/* same spec already live: nothing done */
+	uint64_t build_ns, commit_ns; /* build (compile..pin) and commit */
+};
+
+/* Validate-compile-build-commit. Returns 0, -EINVAL for spec-level errors
+ * (in errs, exit 2), other negative errno for runtime failures (message in
+ * errs). The live generation is untouched on any failure. */
+int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
+	      struct apply_result *res, struct sl_errs *errs);
+/* Switch back to gen (0: the warm previous one). O(1) when gen is warm;
+ * otherwise rebuilds gen's spec from history as a new generation. */
+int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
+		 struct sl_errs *errs);
+/* Detach every attach point and remove all pins; history stays. */
+int chain_detach(struct chain *c);
+
+/* Generation dir fd helpers for status/stats. */
+int gen_pin_get(const struct chain *c, uint32_t gen, const char *name);
+
+/* Test hook: SLUICE_TEST_FAULT=<step> makes that step fail with -EIO. */
+int fault_at(const char *step);
+
+#endif
