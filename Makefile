@@ -28,7 +28,7 @@ TEST_PROGS := $(O)/test_progs
 
 CPPFLAGS += -I$(SRC)/user/lib -I$(SRC)/bpf -I$(O)/bpf -I$(SRC)/selftests -I$(O)/selftests
 CFLAGS   ?= -O2 -g
-CFLAGS   += -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+CFLAGS   += -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
             -Werror=implicit-function-declaration -MMD -MP
 LDLIBS   += -lbpf -lelf -lz -lmnl -lcjson -lcrypto -lpthread -lm
 
@@ -65,7 +65,7 @@ bpf: $(BPF_SKELS)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(O)/bpf/$*.bpf.d -c $< -o $(O)/bpf/$*.tmp.bpf.o
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(O)/bpf/$*.bpf.d -MT $@ -c $< -o $(O)/bpf/$*.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(O)/bpf/$*.tmp.bpf.o
 	$(Q)rm -f $(O)/bpf/$*.tmp.bpf.o
 
