@@ -166,7 +166,7 @@ static int live_from_kernel(struct chain *c, uint32_t *live)
 }
 
 /* Remove staging dirs and generations other than live and prev. */
-static void gen_sweep(struct chain *c)
+void chain_sweep_old(struct chain *c)
 {
 	struct dirent *de;
 	DIR *d;
@@ -224,7 +224,7 @@ static int chain_recover(struct chain *c, bool sweep)
 	if (c->prev == c->live || !gen_pinned(c, c->prev))
 		c->prev = 0;
 	if (sweep) {
-		gen_sweep(c);
+		chain_sweep_old(c);
 		if (st_live != c->live || st_prev != c->prev)
 			state_write(&c->paths, c->live, c->prev);
 	}
