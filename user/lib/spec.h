@@ -109,9 +109,36 @@ int spec_parse(const char *buf, size_t len, struct spec **out, struct sl_errs *e
 int spec_load_file(const char *path, struct spec **out, struct sl_errs *errs);
 void spec_free(struct spec *s);
 
+/* The spec's own words for each value ("tc-ingress", "generic", "deny",
+ * "firewall"); "none" for 0 (spec_attach.mode of a TC hook) and "unknown"
+ * for anything else. */
 const char *spec_hook_str(enum spec_hook h);
 const char *spec_xdp_mode_str(enum spec_xdp_mode m);
 const char *spec_action_str(enum spec_action a);
 const char *spec_fn_type_str(enum spec_fn_type t);
+
+/* The function named name, or NULL. */
+const struct spec_function *spec_fn_find(const struct spec *s, const char *name);
+
+/* Address, port and protocol syntax as the spec writes it (spec_net.c),
+ * for the CLI and the tests as well. */
+
+/* "10.0.0.0/8", "2001:db8::/32", or a plain address (= /32, /128).
+ * Returns 0; -EINVAL when s is not a prefix (why says what is wrong);
+ * -ERANGE when host bits are set below the length: *p then holds the
+ * prefix the writer probably meant (host bits cleared). */
+int spec_prefix_parse(const char *s, struct spec_prefix *p, char *why, size_t whylen);
+#define SPEC_PREFIX_STRLEN 48 /* INET6_ADDRSTRLEN + "/128" */
+/* "addr/len" into buf; returns buf. */
+char *spec_prefix_str(const struct spec_prefix *p, char *buf, size_t len);
+/* "N" or "N-M", decimal 0-65535, N <= M. Returns 0, -EINVAL (syntax) or
+ * -ERANGE (a port above 65535, or N > M); why says which. */
+int spec_port_range_parse(const char *s, struct spec_port_range *r, char *why,
+			  size_t whylen);
+/* A protocol name ("tcp", "icmpv6", "ipv6-icmp", ... see docs/spec.md) or
+ * a decimal number 0-255: the number, or -EINVAL. */
+int spec_proto_parse(const char *s);
+/* The name of a protocol number ("tcp"), or NULL if it has none. */
+const char *spec_proto_str(int proto);
 
 #endif
