@@ -499,15 +499,30 @@ static int parse_nt(const char *buf, size_t len, struct spec **out, struct sl_er
 	root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);
 	if (!root) {
 		size_t pos = end && end >= buf ? (size_t)(end - buf) : 0;
+		char near[24];
 
 		if (pos > len)
 			pos = len;
 		line_col(buf, pos, &line, &col);
-		if (pos + 1 >= len && strspn(buf + pos, " \t\r\n}]") == len - pos)
+		snprintf(near, sizeof(near), "%s", buf + pos);
+		/* A complete value followed by more text? */
+		root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 0);
+		if (root) {
+			pos = (size_t)(end - buf);
+			pos += strspn(buf + pos, " \t\r\n");
+			line_col(buf, pos, &line, &col);
+			snprintf(near, sizeof(near), "%s", buf + pos);
+			perr(c, "invalid JSON: unexpected text after the document at line %zu, column %zu (near %s)",
+			     line, col, q(c, near));
+			cJSON_Delete(root);
+			root = NULL;
+		} else if (pos + 1 >= len) {
 			perr(c, "invalid JSON: the document ends early (truncated?) at line %zu, column %zu",
 			     line, col);
-		else
-			perr(c, "invalid JSON at line %zu, column %zu", line, col);
+		} else {
+			perr(c, "invalid JSON at line %zu, column %zu (near %s)", line, col,
+			     q(c, near));
+		}
 		goto out;
 	}
 	s = calloc(1, sizeof(*s));
