@@ -1,2 +1,0 @@
-/work/main/build/user/lib/errs.o: user/lib/errs.c user/lib/errs.h
-user/lib/errs.h:

@@ -1,1 +1,0 @@
-/work/main/build/user/sluice/main.o: user/sluice/main.c
