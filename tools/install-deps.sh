@@ -8,7 +8,7 @@ set -eu
 # build: compiler, BPF toolchain and the libraries sluice links
 PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev libcjson-dev libssl-dev pkg-config"
 # tests and demo: namespaces, traffic tools, packet crafting
-PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps"
+PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq"
 PKGS="$PKGS_BUILD $PKGS_TEST"
 
 missing=""
