@@ -64,7 +64,7 @@ fail_flow() {
 
 check_prereqs() {
 	[ "$(id -u)" -eq 0 ] || die "the demo creates namespaces and loads BPF programs: run it as root ('sudo make demo')"
-	for t in ip nsenter socat ping timeout; do
+	for t in ip nsenter socat ping timeout jq; do
 		command -v "$t" >/dev/null 2>&1 ||
 			die "'$t' is missing: run 'sudo make deps' (tools/install-deps.sh)"
 	done
@@ -224,6 +224,23 @@ traffic() {
 	expect_allowed_udp AUDITED "$SERVER4" 7000 " (delivered; counted by audit-udp-7000)"
 }
 
+# Every rule the traffic above hit must have counted.
+check_counters() {
+	if ! json=$(sluice -j stats); then
+		fail_flow COUNTER "sluice -j stats" "failed"
+		return
+	fi
+	for id in allow-icmp-echo allow-icmpv6-echo allow-tcp-8080-server \
+		allow-udp-5353-server deny-9090 audit-udp-7000; do
+		n=$(printf '%s' "$json" | jq -r --arg id "$id" \
+			'[.functions[]?.rules[]? | select(.id == $id) | .packets] | add // "missing"')
+		case $n in
+		'' | missing | null | 0 | *[!0-9]*) fail_flow COUNTED "rule $id" "packets: ${n:-none}" ;;
+		*) pass_flow COUNTED "rule $id" "$n packets" ;;
+		esac
+	done
+}
+
 up() {
 	[ -x "$BUILD/sluice" ] || die "$BUILD/sluice is missing: run 'make' first"
 	[ -r "$SPEC" ] || die "$SPEC is missing"
@@ -262,6 +279,8 @@ up() {
 	sluice status || FAILED=$((FAILED + 1))
 	say "== sluice stats (the counters moved)"
 	sluice stats || FAILED=$((FAILED + 1))
+	say "== rule counters, from sluice -j stats:"
+	check_counters
 
 	bin=$BUILD/sluice
 	[ "$BUILD" -ef "$SRC/build" ] && bin=build/sluice
