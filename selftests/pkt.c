@@ -221,9 +221,20 @@ int pkt_ipv6_ext(struct pkt *p, uint8_t type, size_t len)
 		return p->err;
 	h[1] = (uint8_t)(type == 51 ? len / 4 - 2 : len / 8 - 1);
 	if (type == 0 || type == 60) {
-		/* One PadN option covering the rest: a valid header. */
-		h[2] = 1;
-		h[3] = (uint8_t)(len - 4);
+		/* PadN options (Pad1 for a last single byte) covering the
+		 * rest: a valid header. */
+		size_t off = 2, n;
+
+		while (off < len) {
+			if (len - off == 1)
+				break; /* Pad1 is a zero byte */
+			n = len - off - 2;
+			if (n > 255)
+				n = 255;
+			h[off] = 1;
+			h[off + 1] = (uint8_t)n;
+			off += n + 2;
+		}
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "shared/drop_reasons.h"
 
 struct sl_cursor {
+	void *data;	 /* start of the frame */
 	void *pos;	 /* first byte not parsed yet */
 	void *end;	 /* data_end */
 	__u32 off;	 /* pos - data */
@@ -33,7 +34,8 @@ struct sl_cursor {
 
 static __always_inline void cursor_init(struct sl_cursor *c, SL_CTX *ctx)
 {
-	c->pos = ctx_data(ctx);
+	c->data = ctx_data(ctx);
+	c->pos = c->data;
 	c->end = ctx_data_end(ctx);
 	c->off = 0;
 #ifdef SL_HOOK_TC
@@ -52,6 +54,40 @@ static __always_inline void cursor_advance(struct sl_cursor *c, __u32 len)
 {
 	c->pos += len;
 	c->off += len;
+}
+
+/* Above any offset the parser can reach (22 bytes of Ethernet and VLAN, 40
+ * of IPv6, SL_MAX_IPV6_EXTHDR * 2048 of extension headers) and low enough
+ * that pos + a header size stays under the verifier's 64 KiB limit. */
+#define SL_PARSE_MAX_OFF 0x7fff
+
+/* verifier: a packet pointer remembers how it was built: its constant part
+ * (VLAN tags, fragment headers) and the exact range of its variable part
+ * (AH lengths count in 4 bytes, the others in 8). Pointers built along
+ * different header chains never compare equal, so state pruning fails and
+ * the states of the IPv6 walk multiply with every header (637k instructions
+ * verified without this). cursor_settle() forgets the history: the offset
+ * makes a round trip through memory the verifier does not track (the
+ * per-CPU metadata, volatile so the compiler keeps the load) and pos is
+ * rebuilt from it, bounded by SL_PARSE_MAX_OFF. Every chain then reaches
+ * the next header in the same verifier state. Returns 0, or -1 when the
+ * offset is out of bounds (it cannot be). */
+static __always_inline int cursor_settle(struct sl_cursor *c,
+					 struct sl_meta *meta)
+{
+	volatile __u16 *slot = &meta->l4_off;
+	__u32 off;
+
+	*slot = (__u16)c->off;
+	/* verifier: a mask, not a compare: clang turns "off > 0x7fff" into
+	 * a sign test on a copy of the register, which bounds nothing. */
+	off = *slot;
+	if (off != (off & SL_PARSE_MAX_OFF))
+		return -1;
+	off &= SL_PARSE_MAX_OFF;
+	c->off = off;
+	c->pos = c->data + off;
+	return 0;
 }
 
 #endif

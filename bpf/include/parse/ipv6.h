@@ -73,14 +73,17 @@ static __always_inline int ipv6_walk_ext(struct sl_cursor *c,
 	__u16 frag;
 	int i, ret;
 
-	/* verifier: a plain bounded loop (kernel >= 5.3 accepts it); each
-	 * iteration moves pos by at most 2048 bytes, so pos stays far below
-	 * the verifier's 64 KiB packet-offset limit after SL_MAX_IPV6_EXTHDR
-	 * steps. Lengths are checked as scalars against l3_end (<= frame);
-	 * reads are checked against data_end, 8 bytes at a time. */
+	/* verifier: a plain bounded loop (kernel >= 5.3 accepts it). Each
+	 * iteration starts from a settled cursor (cursor_settle), so every
+	 * chain of headers is the same state to the verifier and the walk
+	 * costs about one pass per iteration. Lengths are checked as scalars
+	 * against l3_end (<= frame); reads against data_end, 8 bytes at a
+	 * time. */
 	for (i = 0; i < SL_MAX_IPV6_EXTHDR; i++) {
 		if (!ipv6_is_ext(nh))
 			return nh;
+		if (cursor_settle(c, meta))
+			return -SL_DROP_PARSE_TRUNC_IPV6_EXTHDR;
 		h = c->pos;
 		if ((void *)(h + 1) > c->end ||
 		    c->off + sizeof(*h) > c->l3_end)

@@ -81,15 +81,25 @@ static __always_inline int parse_l4(struct sl_cursor *c, struct sl_meta *meta,
 	struct sl_icmp_min *ih;
 	__u32 need;
 
+	/* verifier: the flags are read back from memory (volatile) rather
+	 * than from the register the compiler kept them in: as known
+	 * constants they would be marked precise and keep apart states that
+	 * differ only in flags. */
+	__u16 flags = *(volatile __u16 *)&meta->flags;
+
 	meta->l4proto = proto;
-	if (meta->flags & SL_F_FRAG_LATER)
+	if (flags & SL_F_FRAG_LATER) {
+		meta->l4_off = 0; /* the IPv6 walk used it as scratch */
 		return 0;
-	meta->l4_off = c->off;
+	}
+	/* Settling also stores l4_off. */
+	if (cursor_settle(c, meta))
+		return -SL_DROP_PARSE_TRUNC_L4;
 	need = l4_min_len(proto);
 	if (!need)
 		return 0;
 	if (c->off + need > c->l3_end)
-		return meta->flags & SL_F_FRAG ? -SL_DROP_FRAG_TINY :
+		return flags & SL_F_FRAG ? -SL_DROP_FRAG_TINY :
 						 -SL_DROP_PARSE_TRUNC_L4;
 
 	switch (proto) {
