@@ -26,11 +26,29 @@
 #include "parse/ipv6.h"
 #include "parse/l4.h"
 
+#ifdef SL_HOOK_TC
+/* An skb's headers may straddle its linear area, and direct packet access
+ * only sees the linear part: pull up to this many bytes first. Headers
+ * beyond it (very long IPv6 extension chains) drop as truncated. */
+#define SL_TC_PULL_LEN 256
+
+static __always_inline void parse_tc_pull(struct __sk_buff *skb)
+{
+	__u32 want = skb->len < SL_TC_PULL_LEN ? skb->len : SL_TC_PULL_LEN;
+
+	if (ctx_len(skb) < want)
+		bpf_skb_pull_data(skb, want);
+}
+#endif
+
 static __always_inline int parse_packet(SL_CTX *ctx, struct sl_meta *meta)
 {
 	struct sl_cursor c;
 	int ret;
 
+#ifdef SL_HOOK_TC
+	parse_tc_pull(ctx); /* before any packet pointer is taken */
+#endif
 	cursor_init(&c, ctx);
 	ret = parse_eth(&c, meta);
 	if (ret < 0)
