@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include "test_progs.h"
 #include "spec.h"
+#include "spec_int.h" /* spec_canonical() */
 
 #define ENVELOPE_HEAD                                                          \
 	"{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\"," \
@@ -455,6 +457,52 @@ static void sha256_hex(const char *s, char out[65])
 		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
+/* spec->canonical is byte for byte cJSON_PrintUnformatted(): numbers and
+ * strings that take cJSON's slow paths. */
+static void test_canonical_matches_cjson(void)
+{
+	static const char doc[] =
+		"{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+		"\"metadata\":{\"name\":\"c\",\"annotations\":{"
+		"\"s\":\"tab\\t nl\\n cr\\r bs\\b ff\\f q\\\" bsl\\\\ sl\\/ ctl\\u001f\\u0001 del\\u007f\","
+		"\"u\":\"\\u00e9 \\u2028 \\ud83d\\ude00 raw \xc3\xa9\","
+		"\"k\\\"ey\\n\":\"\"}},"
+		"\"spec\":{\"attach\":[{\"interface\":\"eth0\",\"hook\":\"xdp\"}],"
+		"\"functions\":[{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"deny\","
+		"\"rules\":[{\"id\":\"a\",\"action\":\"allow\",\"proto\":\"icmp\",\"icmpType\":8.0,"
+		"\"icmpCode\":0E0},"
+		"{\"id\":\"b\",\"action\":\"allow\",\"proto\":6,\"dstPorts\":[1e2,65535,0,-0,\"1\"]}]}]}}";
+	static const char *const numbers[] = {
+		"0", "-0", "1", "-1", "2147483647", "2147483648", "-2147483648", "-2147483649",
+		"1e15", "1e16", "123456789012345678", "0.1", "1.5e-7", "3.14159265358979",
+		"1e300", "-1e-300", "4.9e-324", "1.7976931348623157e308", "100.0", "65535.5",
+	};
+	struct spec *s = parse_str(doc, "tricky document");
+	cJSON *root = cJSON_Parse(doc);
+	char *ref = root ? cJSON_PrintUnformatted(root) : NULL;
+	char *mine, num[64];
+	size_t i;
+
+	if (s && ASSERT_OK_PTR(ref, "cJSON reference"))
+		ASSERT_STREQ(s->canonical, ref, "canonical == cJSON_PrintUnformatted");
+	cJSON_free(ref);
+	cJSON_Delete(root);
+	spec_free(s);
+	/* Numbers one by one, in a bare array, through the internal printer. */
+	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		snprintf(num, sizeof(num), "[%s]", numbers[i]);
+		root = cJSON_Parse(num);
+		if (!ASSERT_OK_PTR(root, numbers[i]))
+			continue;
+		ref = cJSON_PrintUnformatted(root);
+		mine = spec_canonical(root, 0, NULL);
+		ASSERT_STREQ(mine, ref, numbers[i]);
+		free(mine);
+		cJSON_free(ref);
+		cJSON_Delete(root);
+	}
+}
+
 void test_spec_hash(void)
 {
 	static const char compact[] =
@@ -481,6 +529,11 @@ void test_spec_hash(void)
 		"\"rules\":[{\"id\":\"web\",\"action\":\"allow\",\"proto\":\"tcp\",\"dstPorts\":[\"81\"]}]}]}}";
 	struct spec *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 	char want[65];
+
+	if (test__start_subtest("canonical_is_cjson"))
+		test_canonical_matches_cjson();
+	if (!test__start_subtest("whitespace_and_changes"))
+		return;
 
 	a = parse_str(compact, "compact");
 	b = parse_str(spaced, "whitespace variant");

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,7 @@ void spec_free(struct spec *s)
 	free(s->fns);
 	free(s->attach);
 	free(s->name);
-	cJSON_free(s->canonical);
+	free(s->canonical);
 	free(s);
 }
 
@@ -146,40 +147,68 @@ static void line_col(const char *buf, size_t pos, size_t *line, size_t *col)
 	*col = (size_t)(buf + pos - p) + 1;
 }
 
+/* Byte classes for prescan(): outside strings, the bytes that matter;
+ * inside, '"', '\\' and control characters (NUL included: the sentinel). */
+static unsigned char cls_out[256], cls_str[256];
+
+static void prescan_init(void)
+{
+	int ch;
+
+	for (ch = 0; ch < 0x20; ch++)
+		cls_str[ch] = 1;
+	cls_str['"'] = cls_str['\\'] = 1;
+	cls_out['"'] = cls_out['['] = cls_out['{'] = cls_out[']'] = cls_out['}'] = 1;
+	cls_out[0] = 1;
+}
+
 /* Before cJSON sees the text: nesting depth (cJSON recurses once per
  * level), and NUL characters, raw or escaped, which C strings would cut
  * short silently (a name "eth0\u0000x" would validate as "eth0" while the
  * document says otherwise). Also raw control characters inside strings,
- * which JSON forbids and cJSON lets through. */
+ * which JSON forbids and cJSON lets through. buf[len] must be '\0': it
+ * stops the table-driven loops (~0.5 ns a byte). Malformed JSON is left
+ * to cJSON. */
 static bool prescan(struct pctx *c, const char *buf, size_t len)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const unsigned char *b = (const unsigned char *)buf;
-	size_t i, depth = 0, line, col;
+	size_t i = 0, depth = 0, line, col;
 	const char *what;
 
-	for (i = 0; i < len; i++) {
-		unsigned char ch = b[i];
-
-		if (ch == '"') {
-			for (i++; i < len; i++) {
-				ch = b[i];
-				if (ch == '"')
+	pthread_once(&once, prescan_init);
+	for (;;) {
+		while (!cls_out[b[i]])
+			i++;
+		switch (b[i]) {
+		case '"':
+			for (i++;; i++) {
+				while (!cls_str[b[i]])
+					i++;
+				if (b[i] == '"')
 					break;
-				if (ch == '\\') {
-					if (i + 5 < len && b[i + 1] == 'u' &&
-					    !memcmp(b + i + 2, "0000", 4)) {
+				if (b[i] == '\\') {
+					/* byte by byte: the NUL sentinel stops it */
+					if (b[i + 1] == 'u' && b[i + 2] == '0' && b[i + 3] == '0' &&
+					    b[i + 4] == '0' && b[i + 5] == '0') {
 						what = "a string contains NUL (\\u0000)";
 						goto bad;
 					}
-					i++;
-				} else if (ch < 0x20) {
-					what = "a string contains a raw control character (escape it)";
-					goto bad;
+					if (!b[++i]) {
+						if (i >= len)
+							return true; /* cJSON reports it */
+						what = "NUL byte in the document";
+						goto bad;
+					}
+					continue;
 				}
+				if (i >= len)
+					return true; /* unterminated: cJSON reports it */
+				what = b[i] ? "a string contains a raw control character (escape it)" :
+					      "NUL byte in the document";
+				goto bad;
 			}
-			continue;
-		}
-		switch (ch) {
+			break;
 		case '[':
 		case '{':
 			if (++depth > SPEC_MAX_DEPTH) {
@@ -194,12 +223,14 @@ static bool prescan(struct pctx *c, const char *buf, size_t len)
 			if (depth)
 				depth--;
 			break;
-		case '\0':
+		default: /* NUL */
+			if (i >= len)
+				return true;
 			what = "NUL byte in the document";
 			goto bad;
 		}
+		i++;
 	}
-	return true;
 bad:
 	line_col(buf, i, &line, &col);
 	perr(c, "%s at line %zu, column %zu", what, line, col);
@@ -476,7 +507,7 @@ static int parse_nt(const char *buf, size_t len, struct spec **out, struct sl_er
 	struct spec *s = NULL;
 	const char *end = NULL;
 	cJSON *root = NULL;
-	size_t line, col;
+	size_t line, col, clen = 0;
 	int err = -EINVAL;
 
 	*out = NULL;
@@ -533,12 +564,12 @@ static int parse_nt(const char *buf, size_t len, struct spec **out, struct sl_er
 	parse_root(c, root, s);
 	if (c->nerr)
 		goto out;
-	s->canonical = cJSON_PrintUnformatted(root);
+	s->canonical = spec_canonical(root, len, &clen);
 	if (!s->canonical) {
 		err = -ENOMEM;
 		goto out;
 	}
-	err = hash_hex(s->canonical, strlen(s->canonical), s->sha256);
+	err = hash_hex(s->canonical, clen, s->sha256);
 	if (err)
 		goto out;
 	*out = s;

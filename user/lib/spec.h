@@ -98,7 +98,8 @@ struct spec {
 	size_t nattach;
 	struct spec_function *fns;
 	size_t nfns;
-	char *canonical;		/* the document re-serialised compactly */
+	char *canonical;		/* the document re-serialised compactly,
+					 * as cJSON_PrintUnformatted() does */
 	char sha256[65];		/* hex sha256 of canonical */
 };
 

@@ -90,6 +90,11 @@ bool require(struct pctx *c, const char *key, const cJSON *v);
  * ending with a letter or digit); otherwise why not. */
 const char *dns_label_why(const char *s);
 
+/* The document as cJSON_PrintUnformatted() prints it, faster
+ * (spec_canon.c); malloc'd, NUL-terminated, *len its length. hint: the
+ * expected length (the input's), 0 if unknown. NULL on ENOMEM. */
+char *spec_canonical(const cJSON *root, size_t hint, size_t *len);
+
 /* Network function types: each is one table entry with its own parse and
  * free. parse() is called with the function's object, the current path at
  * "spec.functions[i]", fn->name and fn->type already set; it validates

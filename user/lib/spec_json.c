@@ -53,10 +53,16 @@ size_t path_key(struct pctx *c, const char *key)
 size_t path_idx(struct pctx *c, size_t i)
 {
 	size_t mark = c->plen;
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "[%zu]", i);
+	char tmp[24], *p = tmp + sizeof(tmp);
 
-	path_append(c, tmp, (size_t)n);
+	/* Called for every rule and list entry: no snprintf. */
+	*--p = ']';
+	do {
+		*--p = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	*--p = '[';
+	path_append(c, p, (size_t)(tmp + sizeof(tmp) - p));
 	return mark;
 }
 
