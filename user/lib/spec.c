@@ -280,7 +280,8 @@ static void parse_metadata(struct pctx *c, const cJSON *md, struct spec *s)
 		parse_string_map(c, "annotations", v[ANNOTATIONS]);
 }
 
-/* Linux's dev_valid_name(), and no control characters. */
+/* Linux's dev_valid_name(), and printable ASCII only (what the schema
+ * can express in a pattern every engine reads alike). */
 static const char *ifname_why(const char *s)
 {
 	size_t n = strlen(s), i;
@@ -296,8 +297,8 @@ static const char *ifname_why(const char *s)
 
 		if (ch == '/' || ch == ':')
 			return "must not contain '/' or ':'";
-		if (ch <= ' ' || ch == 0x7f)
-			return "must not contain whitespace or control characters";
+		if (ch <= ' ' || ch >= 0x7f)
+			return "must be printable ASCII without whitespace";
 	}
 	return NULL;
 }
