@@ -78,6 +78,7 @@ struct spec_firewall {
 	bool audit;
 	struct spec_fw_rule *rules;
 	size_t nrules;
+	void *mem;	/* internal: holds the rules' ids and lists */
 };
 
 enum spec_fn_type {

@@ -4,6 +4,8 @@
  * as a whole (ports need a protocol with ports, ICMP fields need ICMP,
  * address families that can meet); rule ids are unique per function. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,66 @@ static long idtab_insert(struct idtab *t, const struct spec_fw_rule *rules, size
 	return -1;
 }
 
+/* The rules' ids and lists come from one bump allocator per function
+ * (spec_firewall.mem): a 100k-rule spec makes ~250k of them, and malloc
+ * plus free cost more than the parsing. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+#define CHUNK_BYTES (256u << 10)
+
+static void *fw_alloc(struct spec_firewall *fw, size_t n)
+{
+	struct chunk *c = fw->mem, *nc;
+	size_t cap;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (!c || c->cap - c->used < n) {
+		cap = n > CHUNK_BYTES / 4 ? n : CHUNK_BYTES;
+		nc = malloc(sizeof(*nc) + cap);
+		if (!nc)
+			return NULL;
+		nc->used = 0;
+		nc->cap = cap;
+		if (c && cap != CHUNK_BYTES) {
+			/* a big one-off: keep filling the current chunk */
+			nc->next = c->next;
+			c->next = nc;
+			nc->used = n;
+			return (char *)nc->data;
+		}
+		nc->next = c;
+		fw->mem = c = nc;
+	}
+	c->used += n;
+	return (char *)c->data + c->used - n;
+}
+
+static void *fw_calloc(struct spec_firewall *fw, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	p = fw_alloc(fw, n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static char *fw_strdup(struct spec_firewall *fw, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = fw_alloc(fw, n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
 struct fw_pctx {
 	struct pctx *c;
 	struct spec_firewall *fw;
@@ -128,7 +190,7 @@ static void parse_prefixes(struct fw_pctx *f, const char *key, const cJSON *arr,
 	f->nprefixes += n;
 	if (f->prefix_limit)
 		goto out;
-	*out = calloc(n, sizeof(**out));
+	*out = fw_calloc(f->fw, n, sizeof(**out));
 	if (!*out) {
 		perr(c, "out of memory");
 		goto out;
@@ -185,7 +247,7 @@ static void parse_ports(struct fw_pctx *f, const char *key, const cJSON *arr,
 		     n, SPEC_MAX_PORTS_PER_RULE);
 		goto out;
 	}
-	*out = calloc(n, sizeof(**out));
+	*out = fw_calloc(f->fw, n, sizeof(**out));
 	if (!*out) {
 		perr(c, "out of memory");
 		goto out;
@@ -303,7 +365,7 @@ static void parse_rule(struct fw_pctx *f, const cJSON *obj, size_t idx)
 		if (why) {
 			perr_at(c, "id", "%s is not a valid rule id: %s", q(c, str), why);
 		} else {
-			r->id = strdup(str);
+			r->id = fw_strdup(f->fw, str);
 			if (!r->id) {
 				perr(c, "out of memory");
 			} else if ((prev = idtab_insert(&f->ids, f->fw->rules, idx)) >= 0) {
@@ -423,17 +485,13 @@ static int grow_rules(struct fw_pctx *f, size_t *cap)
 static void fw_free(struct spec_function *fn)
 {
 	struct spec_firewall *fw = &fn->fw;
-	size_t i;
+	struct chunk *c, *next;
 
-	for (i = 0; i < fw->nrules; i++) {
-		struct spec_fw_rule *r = &fw->rules[i];
-
-		free(r->id);
-		free(r->src);
-		free(r->dst);
-		free(r->sports);
-		free(r->dports);
+	for (c = fw->mem; c; c = next) {
+		next = c->next;
+		free(c);
 	}
+	fw->mem = NULL;
 	free(fw->rules);
 	fw->rules = NULL;
 	fw->nrules = 0;
