@@ -9,6 +9,7 @@
  *		...
  *		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, rule);
  *		return stage_drop(ctx, meta, SL_DROP_..., rule);
+ *		return stage_audit(ctx, meta, SL_DROP_..., rule); // audit mode
  *	}
  *
  * The loader sets sl_gen, sl_stage and sl_nstages in .rodata before load. The
@@ -99,14 +100,12 @@ static __always_inline struct sl_meta *stage_begin(SL_CTX *ctx)
 	return meta;
 }
 
-/* Record this stage's verdict (CONTINUE or AUDIT) and go on: tail call the
- * next stage, or pass when this is the last one. */
-static __always_inline int stage_next(SL_CTX *ctx, struct sl_meta *meta,
-				      __u8 verdict, __u32 rule)
+/* Go on after this stage's trace record: tail call the next stage, or pass
+ * when this is the last one. */
+static __always_inline int stage_go_on(SL_CTX *ctx, struct sl_meta *meta)
 {
 	struct sl_gen_stats *gs;
 
-	trace_add(meta, verdict, 0, rule);
 	if (sl_stage + 1 >= sl_nstages) {
 		meta->verdict = SL_VERDICT_PASS;
 		gs = gen_stats_get();
@@ -117,6 +116,23 @@ static __always_inline int stage_next(SL_CTX *ctx, struct sl_meta *meta,
 	bpf_tail_call(ctx, &sl_chain, sl_stage + 1);
 	/* The slot is empty or the chain is too deep: fail closed. */
 	return stage_drop(ctx, meta, SL_DROP_TAIL_CALL, 0);
+}
+
+/* Record this stage's verdict (CONTINUE or AUDIT) and go on. */
+static __always_inline int stage_next(SL_CTX *ctx, struct sl_meta *meta,
+				      __u8 verdict, __u32 rule)
+{
+	trace_add(meta, verdict, 0, rule);
+	return stage_go_on(ctx, meta);
+}
+
+/* Audit mode: record the drop this stage would have made (verdict AUDIT with
+ * its reason) and go on. */
+static __always_inline int stage_audit(SL_CTX *ctx, struct sl_meta *meta,
+				       __u32 reason, __u32 rule)
+{
+	trace_add(meta, SL_VERDICT_AUDIT, reason, rule);
+	return stage_go_on(ctx, meta);
 }
 
 #endif

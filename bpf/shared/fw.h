@@ -18,11 +18,17 @@
 
 #include <linux/types.h>
 
-/* IPv4 DIR-16-8-8 table (map fw_lpm4, ARRAY of __u32).
- * The source root is entries [0, 65536), the destination root
- * [65536, 131072); chunks of 256 entries follow. An entry is either a class
- * (FW_LPM_CHUNK clear) or FW_LPM_CHUNK | n, where chunk n starts at entry
- * n * 256. Class 0 means "no prefix of this field covers the address". */
+/* IPv4 DIR-16-8-8 table (map fw_lpm4, ARRAY of struct fw_chunk, 1 KiB
+ * each). Entries are numbered across chunks: entry E is e[E % 256] of chunk
+ * E / 256. The source root is entries [0, 65536), the destination root
+ * [65536, 131072), indexed by the top 16 bits of the address; chunks of 256
+ * entries follow, indexed by the next 8 bits, then the last 8. An entry is
+ * either a class (FW_LPM_CHUNK clear) or FW_LPM_CHUNK | n, n the number of
+ * the chunk holding the next level. Class 0 means "no prefix of this field
+ * covers the address".
+ * One map element per chunk: an ARRAY pads every value to 8 bytes, so an
+ * array of __u32 would cost twice the memory and could not be filled with
+ * one memcpy through mmap. */
 #define FW_LPM4_ROOT_BITS 16
 #define FW_LPM4_ROOT_SIZE (1u << FW_LPM4_ROOT_BITS)
 #define FW_LPM4_CHUNK_SIZE 256u
@@ -30,6 +36,11 @@
 #define FW_LPM4_DST_ROOT FW_LPM4_ROOT_SIZE
 #define FW_LPM4_FIRST_CHUNK (2 * FW_LPM4_ROOT_SIZE / FW_LPM4_CHUNK_SIZE)
 #define FW_LPM_CHUNK 0x80000000u
+
+struct fw_chunk {
+	__u32 e[FW_LPM4_CHUNK_SIZE];
+};
+_Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
 
 /* Address fields */
 #define FW_FIELD_SRC 0
@@ -55,7 +66,7 @@ _Static_assert(sizeof(struct fw_lpm6_val) == 4, "fw_lpm6_val ABI");
 #define FW_LPM6_MAX_LENS 129 /* distinct prefix lengths per field */
 
 /* Destination port (ICMP: type) to port class: map fw_port_cls, ARRAY of
- * __u32 with 65536 entries. */
+ * 256 struct fw_chunk; port p's class is e[p % 256] of chunk p / 256. */
 #define FW_PORT_SPACE 65536u
 
 /* Candidate list of one class: atoms cand[off .. off+len) of the family's
@@ -70,15 +81,22 @@ struct fw_bucket {
 _Static_assert(sizeof(struct fw_bucket) == 8, "fw_bucket ABI");
 
 /* fw_atom*.flags */
-#define FW_ATOM_L4 0x01 /* constrains ports or ICMP type/code */
+#define FW_ATOM_L4 0x01	   /* constrains ports or ICMP type/code */
+#define FW_ATOM_AUDIT 0x02 /* the rule is in audit mode: count, never decide */
+#define FW_ATOM_PROTO 0x04 /* proto is checked (else any protocol) */
 
+/* An atom: src/dst are network order with the host bits zero, so an
+ * address matches when (addr & mask) == src. Ports are host order and
+ * inclusive; an atom without FW_ATOM_L4 carries 0..65535 in both. Atoms of
+ * one rule never overlap (the compiler drops covered prefixes and merges
+ * port ranges), so at most one atom per rule matches a packet. */
 struct fw_atom4 {
-	__u32 src, smask; /* network order, src == (addr & smask) */
+	__u32 src, smask;
 	__u32 dst, dmask;
-	__u16 sport_lo, sport_hi; /* host order, inclusive; ICMP code */
-	__u16 dport_lo, dport_hi; /* ICMP type */
+	__u16 sport_lo, sport_hi; /* ICMP: code */
+	__u16 dport_lo, dport_hi; /* ICMP: type */
 	__u32 rule;		  /* index in fw_rules */
-	__u8 proto;		  /* 0 = any */
+	__u8 proto;		  /* IPPROTO_*, with FW_ATOM_PROTO */
 	__u8 flags;		  /* FW_ATOM_* */
 	__u16 pad;
 };
@@ -116,6 +134,7 @@ _Static_assert(sizeof(struct fw_rule) == 8, "fw_rule ABI");
 struct fw_rule_id {
 	char id[FW_RULE_ID_LEN];
 };
+_Static_assert(sizeof(struct fw_rule_id) == FW_RULE_ID_LEN, "fw_rule_id ABI");
 
 /* Shared, pinned per-CPU counters (map fw_counters, PERCPU_ARRAY of
  * struct sl_counter). Userspace gives every (function, rule id) a slot that
@@ -124,8 +143,44 @@ struct fw_rule_id {
 #define FW_COUNTER_SLOTS (3 * 100000 + 1024)
 
 /* Cap on atoms scanned per packet: a safety net for the verifier and the
- * CPU. The compiler rejects specs whose longest candidate list is above it;
+ * CPU. The compiler rejects specs whose worst candidate scan is above it;
  * the stage drops with FW_SCAN_LIMIT if it ever gets there. */
 #define FW_MAX_SCAN 4096
+
+/* The three indexes, in fw_fam_cfg.base[] and .order[]. */
+#define FW_IDX_SRC 0
+#define FW_IDX_DST 1
+#define FW_IDX_PORT 2
+#define FW_IDX_NONE 0xff
+
+/* Stop looking up further indexes once a list this short is in hand: one
+ * more lookup would cost about as much as it could save. */
+#define FW_SCAN_GOOD4 2
+#define FW_SCAN_GOOD6 4
+
+/* Per address family part of the stage config. */
+struct fw_fam_cfg {
+	__u32 base[3];	  /* bucket of class 0 of each index (FW_IDX_*) */
+	__u32 natoms;	  /* the fallback list: scan atoms 0..natoms-1 directly */
+	__u32 scan_good;  /* FW_SCAN_GOOD4/6; tests set 0 to take every lookup */
+	__u8 order[3];	  /* indexes to look up, most selective first;
+			   * FW_IDX_NONE ends the list (field unused or not
+			   * indexed) */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct fw_fam_cfg) == 24, "fw_fam_cfg ABI");
+
+/* The stage's whole config, in .rodata (const volatile fw_cfg): set before
+ * load, so the verifier prunes what a rule set does not use. */
+struct fw_config {
+	struct fw_fam_cfg f4, f6;
+	__u32 default_counter;	/* fw_counters slot of the default action */
+	__u8 default_action;	/* FW_ACT_* */
+	__u8 audit;		/* function-wide audit mode */
+	__u8 v6_nlens[2];	/* per field (FW_FIELD_*) */
+	__u8 v6_lens[2][FW_LPM6_MAX_LENS + 1]; /* sorted distinct lengths */
+	__u8 pad[4];
+};
+_Static_assert(sizeof(struct fw_config) == 320, "fw_config ABI");
 
 #endif

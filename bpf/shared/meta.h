@@ -34,7 +34,7 @@ enum sl_verdict {
 /* One record per stage the packet went through. */
 struct sl_trace_rec {
 	__u8 verdict;	 /* enum sl_verdict */
-	__u8 reason;	 /* enum sl_drop_reason when verdict is DROP */
+	__u8 reason;	 /* enum sl_drop_reason when verdict is DROP or AUDIT */
 	__u16 stage;	 /* index in the chain */
 	__u32 rule;	 /* matched rule index + 1, 0 = default action */
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Compiling a firewall function into the map images of bpf/shared/fw.h.
  * Pure userspace: no kernel access, so it is unit-tested directly and
- * against a reference model of first-match semantics. */
+ * against a reference model of first-match semantics. docs/firewall.md
+ * describes the classifier, its costs and the caps below. */
 #ifndef SLUICE_FW_COMPILE_H
 #define SLUICE_FW_COMPILE_H
 
@@ -10,15 +11,20 @@
 #include "spec.h"
 #include "shared/fw.h"
 
+/* Caps, per function (docs/firewall.md, "Memory and caps"). Decimal so that
+ * error messages can quote them. */
+#define FW_MAX_ATOMS 1048576	     /* per family: 32 MiB (v4), 80 MiB (v6) */
+#define FW_MAX_CAND_INDEX 4194304    /* entries per index per family: 16 MiB;
+				      * an index over it is not built */
+#define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks (1 KiB each) */
+#define FW_LPM6_MAX_ENTRIES 2097152  /* prefixes + markers, both fields */
+
+#define FW_STR_(x) #x
+#define FW_STR(x) FW_STR_(x)
+
 struct fw_image {
-	/* values for the stage's .rodata */
-	uint8_t default_action;	     /* FW_ACT_* */
-	uint8_t audit;		     /* whole function in audit mode */
-	uint32_t bkt4_base[3];	     /* class base per index: src, dst, port */
-	uint32_t bkt6_base[3];
-	uint8_t v6_lens[2][FW_LPM6_MAX_LENS]; /* sorted distinct lengths per field */
-	uint8_t v6_nlens[2];
-	uint8_t v4_used[2];	     /* field has prefixes: do the lookup */
+	/* The stage's .rodata (default_counter is set by the loader). */
+	struct fw_config cfg;
 
 	/* map images */
 	uint32_t *lpm4;		     /* fw_lpm4 */
@@ -26,7 +32,8 @@ struct fw_image {
 	struct fw_lpm6_key *lpm6_keys; /* fw_lpm6 */
 	struct fw_lpm6_val *lpm6_vals;
 	size_t nlpm6;
-	uint32_t *port_cls;	     /* fw_port_cls, FW_PORT_SPACE entries */
+	uint32_t *port_cls;	     /* fw_port_cls: FW_PORT_SPACE entries, or
+				      * NULL when no family uses the index */
 	struct fw_bucket *bkt4, *bkt6;
 	size_t nbkt4, nbkt6;
 	uint32_t *cand4, *cand6;
@@ -38,11 +45,17 @@ struct fw_image {
 	struct fw_rule_id *ids;
 	size_t nrules;
 
-	/* figures for docs and tests */
+	/* figures for docs, tests and `sluice status` */
 	size_t max_scan4, max_scan6; /* worst candidate scan per packet */
+	size_t nclasses4[3], nclasses6[3]; /* per index, 0: not indexed */
+	size_t max_list4[3], max_list6[3];
+	size_t lpm4_chunks;
+	size_t bytes;		     /* all map images together */
 };
 
-/* path is the function's JSON path ("spec.functions[1]") for errors. */
+/* path is the function's JSON path ("spec.functions[1]") for errors.
+ * Returns 0, -EINVAL (errors in errs: a rule the compiler cannot take, or a
+ * cap exceeded) or -ENOMEM. */
 int fw_compile(const struct spec_firewall *fw, const char *path,
 	       struct fw_image *img, struct sl_errs *errs);
 void fw_image_free(struct fw_image *img);

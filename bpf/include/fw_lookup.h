@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The firewall's three indexes: address class (IPv4 DIR-16-8-8, IPv6
+ * binary search over prefix lengths) and destination port class. Each
+ * returns the class, or FW_CLS_NONE when a lookup failed (the image is
+ * inconsistent): the caller then ignores that index, never guesses. */
+#ifndef SLUICE_FW_LOOKUP_H
+#define SLUICE_FW_LOOKUP_H
+
+#include <bpf/bpf_endian.h>
+#include "fw_maps.h"
+
+#define FW_CLS_NONE 0xffffffffu
+
+/* Entry E of a chunked table (fw_lpm4, fw_port_cls): one inlined array
+ * lookup and an indexed load. */
+static __always_inline int fw_entry(void *map, __u32 e, __u32 *v)
+{
+	__u32 chunk = e / FW_LPM4_CHUNK_SIZE;
+	struct fw_chunk *c = bpf_map_lookup_elem(map, &chunk);
+
+	if (!c)
+		return -1;
+	*v = c->e[e % FW_LPM4_CHUNK_SIZE];
+	return 0;
+}
+
+/* At most three dependent loads: root (16 bits), then 8 and 8. */
+static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 addr_be)
+{
+	__u32 a = bpf_ntohl(addr_be), v;
+
+	if (fw_entry(&fw_lpm4, root + (a >> 16), &v))
+		return FW_CLS_NONE;
+	if (!(v & FW_LPM_CHUNK))
+		return v;
+	if (fw_entry(&fw_lpm4, ((v & ~FW_LPM_CHUNK) << 8) | ((a >> 8) & 0xff), &v))
+		return FW_CLS_NONE;
+	if (!(v & FW_LPM_CHUNK))
+		return v;
+	if (fw_entry(&fw_lpm4, ((v & ~FW_LPM_CHUNK) << 8) | (a & 0xff), &v))
+		return FW_CLS_NONE;
+	return (v & FW_LPM_CHUNK) ? FW_CLS_NONE : v;
+}
+
+static __always_inline __u32 fw_mask_word(__u32 w, int bits)
+{
+	if (bits >= 32)
+		return w;
+	if (bits <= 0)
+		return 0;
+	return w & bpf_htonl(~0u << (32 - bits));
+}
+
+/* Binary search over the field's distinct prefix lengths (Waldvogel): a hit
+ * (a prefix or a marker) records its best-matching prefix class and goes
+ * longer; a miss goes shorter. At most 8 probes for up to 255 lengths.
+ * A global function: verified once, whatever the number of call sites.
+ * Returns the class, or -1 on an inconsistent image. */
+__noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2,
+			     __u32 a3)
+{
+	struct fw_lpm6_key key = {};
+	struct fw_lpm6_val *v;
+	int lo = 0, hi, mid, step, plen, best = 0;
+
+	field &= 1;
+	key.field = field;
+	hi = (int)fw_cfg.v6_nlens[field] - 1;
+	for (step = 0; step < 8; step++) {
+		if (lo > hi)
+			break;
+		mid = (lo + hi) >> 1;
+		/* verifier: bound the index into v6_lens */
+		if (mid < 0 || mid > FW_LPM6_MAX_LENS)
+			return -1;
+		plen = fw_cfg.v6_lens[field][mid];
+		key.plen = plen;
+		key.addr[0] = fw_mask_word(a0, plen);
+		key.addr[1] = fw_mask_word(a1, plen - 32);
+		key.addr[2] = fw_mask_word(a2, plen - 64);
+		key.addr[3] = fw_mask_word(a3, plen - 96);
+		v = bpf_map_lookup_elem(&fw_lpm6, &key);
+		if (v) {
+			best = v->cls;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	if (lo <= hi) /* more lengths than 8 probes cover: cannot happen */
+		return -1;
+	return best < 0 ? -1 : best;
+}
+
+static __always_inline __u32 fw_port_class(__u16 port)
+{
+	__u32 v;
+
+	return fw_entry(&fw_port_cls, port, &v) ? FW_CLS_NONE : v;
+}
+
+#endif

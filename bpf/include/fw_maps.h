@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The firewall stage's config and maps (layouts in shared/fw.h). Every
+ * config map is read-only for the program (BPF_F_RDONLY_PROG) and frozen by
+ * the loader once filled; max_entries is set by the loader from the
+ * compiled image. */
+#ifndef SLUICE_FW_MAPS_H
+#define SLUICE_FW_MAPS_H
+
+#include "ctx.h"
+#include "shared/meta.h"
+#include "shared/fw.h"
+
+/* Set by the loader before load (struct fw_config). */
+const volatile struct fw_config fw_cfg = {};
+
+#define FW_MAP(name, mtype, ktype, vtype, flags)                               \
+	struct {                                                               \
+		__uint(type, mtype);                                           \
+		__uint(max_entries, 1);                                        \
+		__uint(map_flags, flags);                                      \
+		__type(key, ktype);                                            \
+		__type(value, vtype);                                          \
+	} name SEC(".maps")
+#define FW_MAP_RO(name, mtype, ktype, vtype) \
+	FW_MAP(name, mtype, ktype, vtype, BPF_F_RDONLY_PROG)
+
+/* The big arrays (DIR-16-8-8 roots and chunks: up to 256 MiB; port
+ * classes) are filled through a shared mapping: one memcpy, where a batch
+ * update copies element by element. The kernel refuses a writable mapping
+ * of a BPF_F_RDONLY_PROG map (EACCES), so these two are read-only for the
+ * program by this code only, and frozen like the others once unmapped. */
+FW_MAP(fw_lpm4, BPF_MAP_TYPE_ARRAY, __u32, struct fw_chunk, BPF_F_MMAPABLE);
+FW_MAP(fw_port_cls, BPF_MAP_TYPE_ARRAY, __u32, struct fw_chunk, BPF_F_MMAPABLE);
+FW_MAP_RO(fw_lpm6, BPF_MAP_TYPE_HASH, struct fw_lpm6_key, struct fw_lpm6_val);
+FW_MAP_RO(fw_bkt4, BPF_MAP_TYPE_ARRAY, __u32, struct fw_bucket);
+FW_MAP_RO(fw_bkt6, BPF_MAP_TYPE_ARRAY, __u32, struct fw_bucket);
+FW_MAP_RO(fw_cand4, BPF_MAP_TYPE_ARRAY, __u32, __u32);
+FW_MAP_RO(fw_cand6, BPF_MAP_TYPE_ARRAY, __u32, __u32);
+FW_MAP_RO(fw_atoms4, BPF_MAP_TYPE_ARRAY, __u32, struct fw_atom4);
+FW_MAP_RO(fw_atoms6, BPF_MAP_TYPE_ARRAY, __u32, struct fw_atom6);
+FW_MAP_RO(fw_rules, BPF_MAP_TYPE_ARRAY, __u32, struct fw_rule);
+/* Not read by the program: rule ids for `bpftool map dump`. */
+FW_MAP_RO(fw_rule_ids, BPF_MAP_TYPE_ARRAY, __u32, struct fw_rule_id);
+
+/* Shared by every firewall function of the chain and every generation
+ * (pinned at the chain root, handed in with bpf_map__reuse_fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FW_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sl_counter);
+} fw_counters SEC(".maps");
+
+static __always_inline void fw_count(__u32 slot, __u32 bytes)
+{
+	struct sl_counter *c;
+
+	if (!slot) /* slot 0: no counter assigned */
+		return;
+	c = bpf_map_lookup_elem(&fw_counters, &slot);
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline void fw_count_rule(__u32 rule, __u32 bytes)
+{
+	struct fw_rule *r = bpf_map_lookup_elem(&fw_rules, &rule);
+
+	if (r)
+		fw_count(r->counter, bytes);
+}
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The firewall's candidate scan: bpf_loop callbacks that check every field
+ * of each atom of one candidate list exactly, in rule order, and stop at the
+ * first atom that decides. The callback is verified once, so the list
+ * length (up to FW_MAX_SCAN) costs the verifier nothing. */
+#ifndef SLUICE_FW_SCAN_H
+#define SLUICE_FW_SCAN_H
+
+#include "fw_maps.h"
+
+/* fw_scan.ports */
+#define FW_PORTS_NONE 0	    /* no L4 header (e.g. GRE): L4 atoms never match */
+#define FW_PORTS_KNOWN 1    /* ports / ICMP type and code are valid */
+#define FW_PORTS_UNKNOWN 2  /* a fragment without its L4 header */
+
+/* fw_scan.res */
+#define FW_RES_NONE 0	    /* no atom decided: the default action */
+#define FW_RES_MATCH 1	    /* atom of rule .rule matched */
+#define FW_RES_NO_PORTS 2   /* rule .rule would need the ports we lack */
+#define FW_RES_ERROR 3	    /* inconsistent image: fail closed */
+
+struct fw_scan {
+	__u32 saddr[4], daddr[4]; /* network order; IPv4 in [0] */
+	__u32 off;		  /* first candidate of the list */
+	__u32 rule;		  /* out: the deciding rule */
+	__u32 pkt_len;
+	__u16 sport, dport;
+	__u8 proto;
+	__u8 ports;		  /* FW_PORTS_* */
+	__u8 direct;		  /* scan atoms off.. directly, no list */
+	__u8 res;		  /* out: FW_RES_* */
+};
+
+/* The part of an atom after its addresses and protocol matched: the L4
+ * check, audit counting, and the decision. 1 stops the loop. */
+static __always_inline long fw_atom_tail(struct fw_scan *s, __u8 flags,
+					 __u16 slo, __u16 shi, __u16 dlo,
+					 __u16 dhi, __u32 rule)
+{
+	if (flags & FW_ATOM_L4) {
+		if (s->ports == FW_PORTS_UNKNOWN) {
+			/* An audit rule never decides, so it cannot make
+			 * the outcome depend on the missing ports. */
+			if (flags & FW_ATOM_AUDIT)
+				return 0;
+			s->res = FW_RES_NO_PORTS;
+			s->rule = rule;
+			return 1;
+		}
+		if (s->ports != FW_PORTS_KNOWN)
+			return 0;
+		if (s->sport < slo || s->sport > shi || s->dport < dlo ||
+		    s->dport > dhi)
+			return 0;
+	}
+	if (flags & FW_ATOM_AUDIT) {
+		/* Atoms of one rule never overlap: counted once. */
+		fw_count_rule(rule, s->pkt_len);
+		return 0;
+	}
+	s->res = FW_RES_MATCH;
+	s->rule = rule;
+	return 1;
+}
+
+static __always_inline long fw_scan_error(struct fw_scan *s)
+{
+	s->res = FW_RES_ERROR;
+	return 1;
+}
+
+static long fw_scan4_cb(__u32 i, void *data)
+{
+	struct fw_scan *s = data;
+	struct fw_atom4 *a;
+	__u32 k = s->off + i, *c;
+
+	if (!s->direct) {
+		c = bpf_map_lookup_elem(&fw_cand4, &k);
+		if (!c)
+			return fw_scan_error(s);
+		k = *c;
+	}
+	a = bpf_map_lookup_elem(&fw_atoms4, &k);
+	if (!a)
+		return fw_scan_error(s);
+	if ((s->saddr[0] & a->smask) != a->src ||
+	    (s->daddr[0] & a->dmask) != a->dst)
+		return 0;
+	if ((a->flags & FW_ATOM_PROTO) && a->proto != s->proto)
+		return 0;
+	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
+			    a->dport_hi, a->rule);
+}
+
+static __always_inline int fw_addr6_in(const __u32 *addr, const __u32 *net,
+					const __u32 *mask)
+{
+	return !(((addr[0] & mask[0]) ^ net[0]) | ((addr[1] & mask[1]) ^ net[1]) |
+		 ((addr[2] & mask[2]) ^ net[2]) | ((addr[3] & mask[3]) ^ net[3]));
+}
+
+static long fw_scan6_cb(__u32 i, void *data)
+{
+	struct fw_scan *s = data;
+	struct fw_atom6 *a;
+	__u32 k = s->off + i, *c;
+
+	if (!s->direct) {
+		c = bpf_map_lookup_elem(&fw_cand6, &k);
+		if (!c)
+			return fw_scan_error(s);
+		k = *c;
+	}
+	a = bpf_map_lookup_elem(&fw_atoms6, &k);
+	if (!a)
+		return fw_scan_error(s);
+	if (!fw_addr6_in(s->saddr, a->src, a->smask) ||
+	    !fw_addr6_in(s->daddr, a->dst, a->dmask))
+		return 0;
+	if ((a->flags & FW_ATOM_PROTO) && a->proto != s->proto)
+		return 0;
+	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
+			    a->dport_hi, a->rule);
+}
+
+#endif

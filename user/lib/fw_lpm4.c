@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* IPv4 address classes as a DIR-16-8-8 table (layout in shared/fw.h): one
+ * 65536-entry root per field indexed by the top 16 bits, then 256-entry
+ * chunks for the next 8 and the last 8 bits. Prefixes are written in
+ * ascending length order, so a longer prefix overwrites the entries of the
+ * shorter ones it is nested in, and a new chunk starts as a copy of the
+ * entry it replaces: the table gives every address its deepest covering
+ * prefix. A prefix up to /16 costs no chunk, /17-/24 one chunk per distinct
+ * /16, /25-/32 one more per distinct /24. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fw_internal.h"
+
+static inline uint32_t pfx4(const struct fw_pfx *p)
+{
+	return (uint32_t)(p->addr >> 96);
+}
+
+/* Sets the bit; returns whether it was clear. */
+static inline bool bit_set(uint64_t *bm, uint32_t i)
+{
+	uint64_t b = 1ull << (i & 63);
+	bool was = !(bm[i >> 6] & b);
+
+	bm[i >> 6] |= b;
+	return was;
+}
+
+size_t fw_lpm4_chunks(const struct fw_fam *fam)
+{
+	uint64_t *l2 = calloc(FW_LPM4_ROOT_SIZE / 64, sizeof(uint64_t));
+	uint64_t *l3 = calloc((1u << 24) / 64, sizeof(uint64_t));
+	size_t n = 0, i;
+	int field;
+
+	if (!l2 || !l3) {
+		free(l2);
+		free(l3);
+		return SIZE_MAX;
+	}
+	for (field = 0; field < 2; field++) {
+		const struct fw_field *f = &fam->f[field];
+
+		memset(l2, 0, FW_LPM4_ROOT_SIZE / 8);
+		memset(l3, 0, (1u << 24) / 8);
+		for (i = 0; i < f->n; i++) {
+			uint32_t a = pfx4(&f->pfx[i]);
+
+			if (f->pfx[i].plen > 16)
+				n += bit_set(l2, a >> 16);
+			if (f->pfx[i].plen > 24)
+				n += bit_set(l3, a >> 8);
+		}
+	}
+	free(l2);
+	free(l3);
+	return n;
+}
+
+static inline void fill(uint32_t *t, size_t from, size_t n, uint32_t v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		t[from + i] = v;
+}
+
+/* The chunk behind entry *e, made (as a copy of *e) if there is none. */
+static uint32_t chunk_of(uint32_t *t, uint32_t *e, uint32_t *next)
+{
+	uint32_t c;
+
+	if (*e & FW_LPM_CHUNK)
+		return *e & ~FW_LPM_CHUNK;
+	c = (*next)++;
+	fill(t, (size_t)c * FW_LPM4_CHUNK_SIZE, FW_LPM4_CHUNK_SIZE, *e);
+	*e = FW_LPM_CHUNK | c;
+	return c;
+}
+
+int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t **out,
+		  size_t *nout)
+{
+	size_t n = 2 * (size_t)FW_LPM4_ROOT_SIZE + nchunks * FW_LPM4_CHUNK_SIZE;
+	uint32_t *t, *order = NULL, next = FW_LPM4_FIRST_CHUNK;
+	uint32_t off[34];
+	size_t i;
+	int field, l;
+
+	t = calloc(n, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (field = 0; field < 2; field++) {
+		const struct fw_field *f = &fam->f[field];
+		uint32_t root = field == FW_FIELD_SRC ? FW_LPM4_SRC_ROOT : FW_LPM4_DST_ROOT;
+
+		/* Classes by ascending length (counting sort). */
+		free(order);
+		order = malloc((f->n ? f->n : 1) * sizeof(*order));
+		if (!order)
+			goto nomem;
+		memset(off, 0, sizeof(off));
+		for (i = 0; i < f->n; i++)
+			off[f->pfx[i].plen + 1]++;
+		for (l = 0; l < 33; l++)
+			off[l + 1] += off[l];
+		for (i = 0; i < f->n; i++)
+			order[off[f->pfx[i].plen]++] = (uint32_t)i;
+
+		for (i = 0; i < f->n; i++) {
+			const struct fw_pfx *p = &f->pfx[order[i]];
+			uint32_t cls = order[i] + 1, a = pfx4(p), c;
+			uint32_t *e;
+
+			if (p->plen <= 16) {
+				fill(t, root + (a >> 16), (size_t)1 << (16 - p->plen), cls);
+				continue;
+			}
+			e = &t[root + (a >> 16)];
+			c = chunk_of(t, e, &next);
+			if (p->plen <= 24) {
+				fill(t, (size_t)c * FW_LPM4_CHUNK_SIZE + ((a >> 8) & 0xff),
+				     (size_t)1 << (24 - p->plen), cls);
+				continue;
+			}
+			e = &t[(size_t)c * FW_LPM4_CHUNK_SIZE + ((a >> 8) & 0xff)];
+			c = chunk_of(t, e, &next);
+			fill(t, (size_t)c * FW_LPM4_CHUNK_SIZE + (a & 0xff),
+			     (size_t)1 << (32 - p->plen), cls);
+		}
+	}
+	free(order);
+	if (next - FW_LPM4_FIRST_CHUNK != nchunks) { /* fw_lpm4_chunks() disagrees */
+		free(t);
+		return -EFAULT;
+	}
+	*out = t;
+	*nout = n;
+	return 0;
+nomem:
+	free(t);
+	return -ENOMEM;
+}
