@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Opening a chain: the lock, the entry program and shared maps (created
  * once, then adopted from the pins), and recovery of what a killed apply may
- * have left: the live generation is read from the kernel, staging
- * directories and generations that are neither live nor the warm previous
- * one are removed. Nothing here ever detaches a datapath.
+ * have left: the live generation is read from the kernel, and generations
+ * that are neither live nor the warm previous one are removed. Nothing here ever detaches a datapath.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -165,7 +164,7 @@ static int live_from_kernel(struct chain *c, uint32_t *live)
 	return 0;
 }
 
-/* Remove staging dirs and generations other than live and prev. */
+/* Remove generations other than live and prev, whole or partial. */
 void chain_sweep_old(struct chain *c)
 {
 	struct dirent *de;

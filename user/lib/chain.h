@@ -78,7 +78,7 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 /* Detach every attach point and remove all pins; history stays. */
 int chain_detach(struct chain *c);
 
-/* Unpin generations other than live and prev, and staging dirs. */
+/* Unpin generations other than live and prev, whole or partial. */
 void chain_sweep_old(struct chain *c);
 /* Generation dir fd helpers for status/stats. */
 int gen_pin_get(const struct chain *c, uint32_t gen, const char *name);

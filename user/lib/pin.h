@@ -4,7 +4,6 @@
  *   PIN_ROOT/<chain>/entry, sl_root, sl_meta_scratch, sl_drops, fw_counters
  *   PIN_ROOT/<chain>/link_<ifname>_<hook>
  *   PIN_ROOT/<chain>/gen/<N>/stage_<i>, sl_chain, sl_gen_stats, <fn>_<map>
- *   PIN_ROOT/<chain>/gen/.staging-<N>/   a generation being pinned
  *   STATE_DIR/<chain>/lock, state.json, history/<N>.json, history/log.jsonl
  *
  * Directories are 0700 and state files 0600: pins and state readable by

@@ -1,1 +1,113 @@
-int main(void) { return 0; }
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* sluice: the CLI. One file per verb group; this one parses the global
+ * options and dispatches. Keywords are matched exactly, never by prefix. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+
+struct cli_opts cli;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sluice [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  apply -f FILE [--dry-run]  validate, build and commit a new generation\n"
+		"  diff -f FILE               what applying FILE would change, by function and rule id\n"
+		"  status                     chain, attach points, live and previous generation\n"
+		"  history                    generations with their spec hash, time and result\n"
+		"  rollback [GEN]             switch back to the previous (or a given) generation\n"
+		"  stats                      counters per function, rule id, drop reason, generation\n"
+		"  detach                     detach every attach point and remove all pins\n"
+		"\n"
+		"Options:\n"
+		"  -j, --json            compact JSON output\n"
+		"  -p, --pretty          pretty JSON output (implies -j)\n"
+		"  -c, --chain NAME      the chain (default: the spec's name, or the only chain)\n"
+		"      --pin-root DIR    bpffs root (default %s)\n"
+		"      --state-dir DIR   state and history (default %s)\n"
+		"      --wait SECONDS    wait this long for another writer (default 30)\n"
+		"  -d, --debug           libbpf debug output\n"
+		"  -h, --help            this help\n"
+		"\n"
+		"Exit codes: 0 ok, 1 runtime error, 2 invalid spec or usage,\n"
+		"            3 another writer holds the lock, 4 chain or generation not found.\n",
+		SL_DEFAULT_PIN_ROOT, SL_DEFAULT_STATE_DIR);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !cli.debug)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "apply", cmd_apply },
+	{ "diff", cmd_diff },
+	{ "status", cmd_status },
+	{ "history", cmd_history },
+	{ "rollback", cmd_rollback },
+	{ "stats", cmd_stats },
+	{ "detach", cmd_detach },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "chain", required_argument, NULL, 'c' },
+		{ "pin-root", required_argument, NULL, 'P' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "wait", required_argument, NULL, 'W' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	bool json = false, pretty = false;
+	size_t i;
+	int opt;
+
+	cli.chain_opts.lock_wait_ms = 30000;
+	/* '+': stop at the command; its own options follow it. */
+	while ((opt = getopt_long(argc, argv, "+jpc:dh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = true; break;
+		case 'p': pretty = true; break;
+		case 'c': cli.chain = optarg; break;
+		case 'P': cli.chain_opts.pin_root = optarg; break;
+		case 'S': cli.chain_opts.state_dir = optarg; break;
+		case 'W': cli.chain_opts.lock_wait_ms = atoi(optarg) * 1000; break;
+		case 'd': cli.debug = true; break;
+		case 'h': usage(stdout); return SL_EXIT_OK;
+		default: usage(stderr); return SL_EXIT_INVALID;
+		}
+	}
+	out_init(json, pretty);
+	libbpf_set_print(libbpf_print);
+	setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
+	if (optind >= argc) {
+		usage(stderr);
+		return SL_EXIT_INVALID;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(argv[optind], cmds[i].name)) {
+			argv += optind;
+			argc -= optind;
+			optind = 0; /* reset getopt for the command */
+			return cmds[i].fn(argc, argv);
+		}
+	}
+	out_error("unknown command \"%s\"; see sluice --help", argv[optind]);
+	return SL_EXIT_INVALID;
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The generation lifecycle through the real `sluice` binary: apply, the
+ * same spec twice, rollback, history, a failed apply at every step, SIGKILL
+ * at random points, and the writer lock. After every failure the live
+ * generation must judge packets as before and no object may be left behind.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include "test_progs.h"
+#include "netns.h"
+#include "pkt.h"
+
+struct gen_rig {
+	struct netns_pair ns;
+	char pin[PATH_MAX], state[PATH_MAX], tmp[PATH_MAX];
+	char spec_a[PATH_MAX], spec_b[PATH_MAX], spec_bad[PATH_MAX];
+	char sluice[PATH_MAX];
+};
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* A chain "g" on veth0 whose firewall denies TCP to deny_port only. */
+static int write_spec(const char *path, int deny_port)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+		 "\"metadata\":{\"name\":\"g\"},\"spec\":{"
+		 "\"attach\":[{\"interface\":\"veth0\",\"hook\":\"xdp\",\"mode\":\"native\"}],"
+		 "\"functions\":[{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\","
+		 "\"rules\":[{\"id\":\"deny-%d\",\"action\":\"deny\",\"proto\":\"tcp\","
+		 "\"dstPorts\":[%d]}]}]}}\n", deny_port, deny_port);
+	return write_file(path, text);
+}
+
+static int rig_setup(struct gen_rig *r)
+{
+	int err;
+
+	err = netns_pair_create(&r->ns);
+	if (!err)
+		err = netns_pin_root(r->pin, sizeof(r->pin));
+	if (!err)
+		err = netns_tmpdir(r->tmp, sizeof(r->tmp));
+	if (err)
+		return err;
+	snprintf(r->state, sizeof(r->state), "%s/state", r->tmp);
+	snprintf(r->spec_a, sizeof(r->spec_a), "%s/a.json", r->tmp);
+	snprintf(r->spec_b, sizeof(r->spec_b), "%s/b.json", r->tmp);
+	snprintf(r->spec_bad, sizeof(r->spec_bad), "%s/bad.json", r->tmp);
+	snprintf(r->sluice, sizeof(r->sluice), "%s", test__build_path("sluice"));
+	err = write_spec(r->spec_a, 1000);
+	if (!err)
+		err = write_spec(r->spec_b, 2000);
+	if (!err)
+		err = write_file(r->spec_bad,
+				 "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+				 "\"metadata\":{\"name\":\"g\"},\"spec\":{\"attach\":[{\"interface\":\"veth0\"}],"
+				 "\"functions\":[{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\","
+				 "\"rules\":[{\"id\":\"x\",\"action\":\"deny\",\"dst\":[\"10.0.0.0/33\"]}]}]}}");
+	return err;
+}
+
+/* Run sluice in namespace a with the rig's roots; returns the exit code. */
+static int sluice(struct gen_rig *r, char *out, size_t len, const char *args)
+{
+	char buf[8192];
+
+	return netns_run_out(r->ns.a, out ? out : buf, out ? len : sizeof(buf),
+			     "%s --pin-root %s --state-dir %s %s 2>&1", r->sluice, r->pin,
+			     r->state, args);
+}
+
+/* The live verdict for a TCP packet to dport, through the pinned entry. */
+static int verdict(struct gen_rig *r, int dport)
+{
+	uint8_t buf[PKT_MAX];
+	char path[PATH_MAX];
+	struct pkt_spec ps = {
+		.family = 4, .proto = IPPROTO_TCP, .sport = 40000, .dport = dport,
+		.tcp_flags = PKT_TCP_SYN,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int fd, len, err;
+
+	len = pkt_build(&ps, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	snprintf(path, sizeof(path), "%s/g/entry", r->pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	opts.data_in = buf;
+	opts.data_size_in = len;
+	opts.repeat = 1;
+	err = bpf_prog_test_run_opts(fd, &opts);
+	close(fd);
+	return err ? -errno : (int)opts.retval;
+}
+
+/* Every pinned object under the chain, as one sorted string. */
+static void list_pins(const char *dir, char *out, size_t len)
+{
+	struct dirent **ents;
+	int n, i;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (ents[i]->d_name[0] != '.' || strlen(ents[i]->d_name) > 2) {
+			if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, "..")) {
+				snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+				strncat(out, path, len - strlen(out) - 1);
+				strncat(out, "\n", len - strlen(out) - 1);
+				if (!lstat(path, &st) && S_ISDIR(st.st_mode))
+					list_pins(path, out, len);
+			}
+		}
+		free(ents[i]);
+	}
+	if (n >= 0)
+		free(ents);
+}
+
+static int live_gen(struct gen_rig *r)
+{
+	char out[8192], *p;
+	int err = sluice(r, out, sizeof(out), "-j status");
+
+	if (err)
+		return -1;
+	p = strstr(out, "\"live\":{\"generation\":");
+	return p ? atoi(p + strlen("\"live\":{\"generation\":")) : -1;
+}
+
+static void subtest_lifecycle(struct gen_rig *r)
+{
+	char out[8192];
+
+	ASSERT_EQ(sluice(r, out, sizeof(out), "apply -f ") , 2, "apply without file is usage");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "status"), 4, "status before any apply: not found");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j apply -f ") , 2, "usage error in JSON mode");
+
+	snprintf(out, sizeof(out), "apply -f %s", r->spec_a);
+	ASSERT_EQ(sluice(r, NULL, 0, out), 0, "apply A");
+	ASSERT_EQ(live_gen(r), 1, "A is generation 1");
+	ASSERT_EQ(verdict(r, 1000), XDP_DROP, "A denies 1000");
+	ASSERT_EQ(verdict(r, 2000), XDP_PASS, "A allows 2000");
+
+	snprintf(out, sizeof(out), "-j apply -f %s", r->spec_a);
+	ASSERT_EQ(sluice(r, out, sizeof(out), out), 0, "apply A again");
+	ASSERT_STRCONTAINS(out, "\"unchanged\":true", "same spec twice changes nothing");
+	ASSERT_EQ(live_gen(r), 1, "still generation 1");
+
+	snprintf(out, sizeof(out), "apply -f %s", r->spec_b);
+	ASSERT_EQ(sluice(r, NULL, 0, out), 0, "apply B");
+	ASSERT_EQ(live_gen(r), 2, "B is generation 2");
+	ASSERT_EQ(verdict(r, 1000), XDP_PASS, "B allows 1000");
+	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "B denies 2000");
+
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j rollback"), 0, "rollback");
+	ASSERT_STRCONTAINS(out, "\"generation\":1", "rolled back to 1");
+	ASSERT_EQ(live_gen(r), 1, "generation 1 live again");
+	ASSERT_EQ(verdict(r, 1000), XDP_DROP, "rollback restores A's deny");
+	ASSERT_EQ(verdict(r, 2000), XDP_PASS, "rollback restores A's allow");
+	ASSERT_EQ(sluice(r, NULL, 0, "rollback 2"), 0, "roll forward to 2");
+	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "B again");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "rollback 99"), 4, "unknown generation");
+
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j history"), 0, "history");
+	ASSERT_STRCONTAINS(out, "\"generation\":1", "history has 1");
+	ASSERT_STRCONTAINS(out, "\"generation\":2", "history has 2");
+	ASSERT_STRCONTAINS(out, "\"result\":\"committed\"", "history records the result");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j stats"), 0, "stats");
+	ASSERT_STRCONTAINS(out, "\"id\":\"deny-2000\"", "stats per rule id");
+	ASSERT_STRCONTAINS(out, "\"reason\":\"firewall_deny\"", "stats per drop reason");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j diff -f /nonexistent"), 2, "diff of a missing file");
+	snprintf(out, sizeof(out), "-j diff -f %s", r->spec_a);
+	ASSERT_EQ(sluice(r, out, sizeof(out), out), 0, "diff A against live B");
+	ASSERT_STRCONTAINS(out, "\"op\":\"added\",\"kind\":\"rule\",\"function\":\"fw\",\"id\":\"deny-1000\"",
+			   "diff names the added rule");
+	ASSERT_STRCONTAINS(out, "\"op\":\"removed\",\"kind\":\"rule\",\"function\":\"fw\",\"id\":\"deny-2000\"",
+			   "diff names the removed rule");
+}
+
+static void subtest_bad_input(struct gen_rig *r)
+{
+	char before[16384] = "", after[16384] = "", out[8192], dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/g", r->pin);
+	list_pins(dir, before, sizeof(before));
+	snprintf(out, sizeof(out), "apply -f %s", r->spec_bad);
+	ASSERT_EQ(sluice(r, out, sizeof(out), out), 2, "bad spec exits 2");
+	ASSERT_STRCONTAINS(out, "spec.functions[0].rules[0].dst[0]", "error names the path");
+	list_pins(dir, after, sizeof(after));
+	ASSERT_STREQ(after, before, "no pin added or removed");
+	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "live generation still judges");
+}
+
+static const char *const fault_steps[] = {
+	"compile", "load", "pin", "history", "commit", "attach",
+};
+
+static void subtest_faults(struct gen_rig *r)
+{
+	char before[16384], after[16384], cmd[PATH_MAX + 64], dir[PATH_MAX], out[8192];
+	size_t i;
+	int live = live_gen(r);
+
+	snprintf(dir, sizeof(dir), "%s/g", r->pin);
+	for (i = 0; i < sizeof(fault_steps) / sizeof(fault_steps[0]); i++) {
+		before[0] = after[0] = '\0';
+		list_pins(dir, before, sizeof(before));
+		snprintf(cmd, sizeof(cmd), "SLUICE_TEST_FAULT=%s %s --pin-root %s --state-dir %s apply -f %s 2>&1",
+			 fault_steps[i], r->sluice, r->pin, r->state, r->spec_a);
+		ASSERT_EQ(netns_run_out(r->ns.a, out, sizeof(out), "%s", cmd), 1, fault_steps[i]);
+		ASSERT_EQ(live_gen(r), live, "live generation unchanged");
+		ASSERT_EQ(verdict(r, 2000), XDP_DROP, "live verdicts unchanged");
+		ASSERT_EQ(verdict(r, 1000), XDP_PASS, "live verdicts unchanged (allow)");
+		list_pins(dir, after, sizeof(after));
+		ASSERT_STREQ(after, before, "nothing left behind");
+	}
+}
+
+/* SIGKILL sluice at random points of an apply, many times: afterwards the
+ * datapath judges as A or as B (never a mix, never nothing), and once the
+ * next writer has run, only the live and previous generations are pinned. */
+static void subtest_sigkill(struct gen_rig *r)
+{
+	char out[8192], pins[16384], dir[PATH_MAX], gdir[PATH_MAX];
+	int i, killed = 0, kills = 100;
+	unsigned int seed = getenv("GEN_SEED") ? atoi(getenv("GEN_SEED")) : 1234;
+
+	srand(seed);
+	snprintf(dir, sizeof(dir), "%s/g/gen", r->pin);
+	for (i = 0; i < kills; i++) {
+		const char *spec = i % 2 ? r->spec_a : r->spec_b;
+		pid_t pid;
+		int v1000, v2000, status;
+
+		pid = netns_spawn(r->ns.a, "%s --pin-root %s --state-dir %s apply -f %s >/dev/null 2>&1",
+				  r->sluice, r->pin, r->state, spec);
+		if (!ASSERT_GT(pid, 0, "spawn"))
+			return;
+		usleep(rand() % 40000);
+		if (kill(pid, SIGKILL) == 0)
+			killed++;
+		waitpid(pid, &status, 0);
+		netns_kill(pid);
+		v1000 = verdict(r, 1000);
+		v2000 = verdict(r, 2000);
+		if (!ASSERT_TRUE((v1000 == XDP_DROP) != (v2000 == XDP_DROP),
+				 "exactly one of A and B judges"))
+			break;
+	}
+	printf("    sigkill: %d runs, seed %u\n", kills, seed);
+	/* The next writer sweeps what the kills left. */
+	snprintf(out, sizeof(out), "apply -f %s", r->spec_a);
+	ASSERT_EQ(sluice(r, NULL, 0, out), 0, "apply after the kills");
+	pins[0] = '\0';
+	list_pins(dir, pins, sizeof(pins));
+	{
+		int n = 0;
+		char *p;
+
+		for (p = pins; (p = strstr(p, "/stage_0\n")); p++)
+			n++;
+		ASSERT_LE(n, 2, "at most the live and previous generation pinned");
+	}
+	snprintf(gdir, sizeof(gdir), "%s", dir);
+	ASSERT_EQ(verdict(r, 1000), XDP_DROP, "A judges after the final apply");
+}
+
+static void subtest_lock(struct gen_rig *r)
+{
+	char path[PATH_MAX], out[8192];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/g/lock", r->state);
+	fd = open(path, O_RDWR);
+	if (!ASSERT_GE(fd, 0, "open lock"))
+		return;
+	ASSERT_OK(flock(fd, LOCK_EX), "hold the lock");
+	snprintf(out, sizeof(out), "--wait 0 apply -f %s", r->spec_b);
+	ASSERT_EQ(sluice(r, out, sizeof(out), out), 3, "second writer gets exit 3");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "--wait 0 rollback"), 3, "rollback is a writer too");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "status"), 0, "readers do not wait");
+	close(fd);
+}
+
+static void subtest_detach(struct gen_rig *r)
+{
+	char out[8192], dir[PATH_MAX];
+	struct stat st;
+
+	ASSERT_EQ(sluice(r, out, sizeof(out), "detach"), 0, "detach");
+	snprintf(dir, sizeof(dir), "%s/g", r->pin);
+	ASSERT_TRUE(stat(dir, &st) != 0, "no pins after detach");
+	ASSERT_EQ(netns_run(r->ns.a, "ip link show veth0 | grep -q xdp"), 1, "no XDP on veth0");
+	snprintf(dir, sizeof(dir), "%s/g/history/1.json", r->state);
+	ASSERT_OK(stat(dir, &st), "history kept");
+}
+
+void test_gen(void)
+{
+	struct gen_rig r = {};
+
+	if (!ASSERT_OK(rig_setup(&r), "rig"))
+		goto cleanup;
+	if (test__start_subtest("lifecycle"))
+		subtest_lifecycle(&r);
+	if (test__start_subtest("bad_input"))
+		subtest_bad_input(&r);
+	if (test__start_subtest("faults"))
+		subtest_faults(&r);
+	if (test__start_subtest("lock"))
+		subtest_lock(&r);
+	if (test__start_subtest("sigkill"))
+		subtest_sigkill(&r);
+	if (test__start_subtest("detach"))
+		subtest_detach(&r);
+cleanup:
+	netns_cleanup_all();
+}

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Building and committing a generation.
+ *
+ * apply = validate (done by the caller) -> compile every function -> load
+ * every stage beside the live generation (fresh programs and config maps,
+ * shared state and counter maps reused) -> fill the generation's own
+ * PROG_ARRAY -> pin it under gen/N (stage_0 last) -> one
+ * update of the root PROG_ARRAY slot (the commit) -> reconcile attach
+ * points -> record state and history -> unpin the generation before the
+ * previous one. A failure at any step before the commit leaves the live
+ * generation alone and removes what this apply made; after the commit, an
+ * attach failure puts the old stage 0 back in the slot.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "chain.h"
+#include "attach.h"
+#include "history.h"
+#include "fw_compile.h"
+#include "nf_fw.h"
+#include "shared/meta.h"
+
+#define DEFAULT_RULE_KEY "(default)"
+
+struct gen_build {
+	uint32_t gen;
+	struct stage_gen g;
+	struct stage_obj stages[SL_MAX_STAGES];
+	struct fw_image imgs[SL_MAX_STAGES];
+	uint32_t default_slot[SL_MAX_STAGES];
+	size_t nstages;		/* stages loaded */
+	size_t nimgs;		/* images compiled */
+	cJSON *counters;	/* function -> rule id -> slot */
+	uint32_t *new_slots;	/* slots to zero before commit */
+	size_t nnew;
+	bool counters_created;	/* fw_counters made by this apply */
+	char dir[PATH_MAX];	/* gen/N once pinned */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void build_free(struct gen_build *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nstages; i++)
+		stage_obj_destroy(&b->stages[i]);
+	for (i = 0; i < b->nimgs; i++)
+		fw_image_free(&b->imgs[i]);
+	if (b->g.chain_fd >= 0)
+		close(b->g.chain_fd);
+	if (b->g.gen_stats_fd >= 0)
+		close(b->g.gen_stats_fd);
+	cJSON_Delete(b->counters);
+	free(b->new_slots);
+}
+
+static uint32_t next_gen(const struct chain *c)
+{
+	uint32_t *gens, next = c->live > c->prev ? c->live : c->prev;
+	size_t n;
+
+	if (!hist_list(&c->paths, &gens, &n)) {
+		if (n && gens[n - 1] > next)
+			next = gens[n - 1];
+		free(gens);
+	}
+	return next + 1;
+}
+
+/* Counter slots ------------------------------------------------------- */
+
+struct slot_alloc {
+	uint8_t *used;		/* FW_COUNTER_SLOTS bytes */
+	uint32_t cursor;
+	cJSON *old[2];		/* counters of live and prev */
+};
+
+static void slots_mark(struct slot_alloc *sa, const cJSON *counters)
+{
+	const cJSON *fn, *r;
+
+	cJSON_ArrayForEach(fn, counters) {
+		cJSON_ArrayForEach(r, fn) {
+			if (cJSON_IsNumber(r) && r->valuedouble > 0 &&
+			    r->valuedouble < FW_COUNTER_SLOTS)
+				sa->used[(uint32_t)r->valuedouble] = 1;
+		}
+	}
+}
+
+static uint32_t slot_find_old(struct slot_alloc *sa, const char *fn, const char *id)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(sa->old[i], fn);
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(f, id);
+
+		if (cJSON_IsNumber(r) && r->valuedouble > 0 &&
+		    r->valuedouble < FW_COUNTER_SLOTS)
+			return (uint32_t)r->valuedouble;
+	}
+	return 0;
+}
+
+static int slot_get(struct slot_alloc *sa, struct gen_build *b, cJSON *fn_obj,
+		    const char *fn, const char *id, uint32_t *slot)
+{
+	uint32_t s = slot_find_old(sa, fn, id);
+
+	if (!s) {
+		while (sa->cursor < FW_COUNTER_SLOTS && sa->used[sa->cursor])
+			sa->cursor++;
+		if (sa->cursor >= FW_COUNTER_SLOTS)
+			return -ENOSPC;
+		s = sa->cursor;
+		sa->used[s] = 1;
+		b->new_slots[b->nnew++] = s;
+	}
+	cJSON_AddNumberToObject(fn_obj, id, s);
+	*slot = s;
+	return 0;
+}
+
+static int slots_assign(struct chain *c, const struct spec *s, struct gen_build *b,
+			struct sl_errs *errs)
+{
+	struct slot_alloc sa = { .cursor = 1 };
+	size_t i, j, total = 0;
+	cJSON *h;
+	int err = 0, k;
+	uint32_t gens[2] = { c->live, c->prev };
+
+	for (i = 0; i < s->nfns; i++)
+		if (s->fns[i].type == SPEC_FN_FIREWALL)
+			total += s->fns[i].fw.nrules + 1;
+	sa.used = calloc(FW_COUNTER_SLOTS, 1);
+	b->new_slots = calloc(total + 1, sizeof(uint32_t));
+	b->counters = cJSON_CreateObject();
+	if (!sa.used || !b->new_slots || !b->counters) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < 2; k++) {
+		if (!gens[k] || hist_read(&c->paths, gens[k], &h))
+			continue;
+		sa.old[k] = cJSON_DetachItemFromObjectCaseSensitive(h, "counters");
+		cJSON_Delete(h);
+		slots_mark(&sa, sa.old[k]);
+	}
+	for (i = 0; i < s->nfns && !err; i++) {
+		const struct spec_function *fn = &s->fns[i];
+		cJSON *fo;
+
+		if (fn->type != SPEC_FN_FIREWALL)
+			continue;
+		fo = cJSON_AddObjectToObject(b->counters, fn->name);
+		err = slot_get(&sa, b, fo, fn->name, DEFAULT_RULE_KEY, &b->default_slot[i]);
+		for (j = 0; j < fn->fw.nrules && !err; j++)
+			err = slot_get(&sa, b, fo, fn->name, fn->fw.rules[j].id,
+				       &b->imgs[i].rules[j].counter);
+	}
+	if (err == -ENOSPC)
+		errs_add(errs, "spec.functions",
+			 "no free rule counter slots: the live, previous and new generations together need more than %u",
+			 FW_COUNTER_SLOTS - 1);
+out:
+	cJSON_Delete(sa.old[0]);
+	cJSON_Delete(sa.old[1]);
+	free(sa.used);
+	return err;
+}
+
+static int slots_zero(int fd, const uint32_t *slots, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	void *zero;
+	size_t i;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ?: -EINVAL;
+	zero = calloc(ncpu, sizeof(struct sl_counter));
+	if (!zero)
+		return -ENOMEM;
+	for (i = 0; i < n && !err; i++)
+		if (bpf_map_update_elem(fd, &slots[i], zero, BPF_ANY))
+			err = -errno;
+	free(zero);
+	return err;
+}
+
+/* Build --------------------------------------------------------------- */
+
+static int build_stages(struct chain *c, const struct spec *s, struct gen_build *b,
+			struct sl_errs *errs)
+{
+	char path[64];
+	size_t i;
+	int err;
+
+	b->g.gen = b->gen;
+	b->g.nstages = s->nfns;
+	for (i = 0; i < s->nfns; i++) {
+		const struct spec_function *fn = &s->fns[i];
+		char *log = NULL;
+
+		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
+		err = fw_stage_load(&b->imgs[i], b->default_slot[i], &c->sh, &b->g,
+				    i, &b->stages[i], &log);
+		if (err) {
+			errs_add(errs, path, "loading function \"%s\" failed: %s%s%s",
+				 fn->name, strerror(-err), log ? "; verifier log tail:\n" : "",
+				 log ? log : "");
+			free(log);
+			return err;
+		}
+		free(log);
+		b->nstages = i + 1;
+	}
+	return 0;
+}
+
+static int fill_chain(struct gen_build *b)
+{
+	uint32_t i;
+
+	for (i = 0; i < b->nstages; i++)
+		if (bpf_map_update_elem(b->g.chain_fd, &i, &b->stages[i].prog_fd, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* Pin the generation under gen/N. bpffs cannot rename, so the directory
+ * fills in place, stage_0 last: the live generation is found by stage_0's
+ * program id, and a directory that is neither live nor the recorded previous
+ * one is swept by the next writer, whole or not. */
+static int pin_gen(struct chain *c, const struct spec *s, struct gen_build *b)
+{
+	char name[128];
+	size_t i, j;
+	int err;
+
+	snprintf(b->dir, sizeof(b->dir), "%s/%u", c->paths.gen, b->gen);
+	pin_rmtree(b->dir);
+	err = mkdir_p(b->dir);
+	if (!err)
+		err = pin_fd(b->g.chain_fd, b->dir, "sl_chain");
+	if (!err)
+		err = pin_fd(b->g.gen_stats_fd, b->dir, "sl_gen_stats");
+	for (i = 0; i < b->nstages && !err; i++) {
+		for (j = 0; j < b->stages[i].npins && !err; j++) {
+			snprintf(name, sizeof(name), "%s_%s", s->fns[i].name,
+				 b->stages[i].pins[j].name);
+			err = pin_fd(b->stages[i].pins[j].fd, b->dir, name);
+		}
+	}
+	for (i = b->nstages; i-- > 0 && !err;) {
+		snprintf(name, sizeof(name), "stage_%zu", i);
+		err = pin_fd(b->stages[i].prog_fd, b->dir, name);
+	}
+	if (!err)
+		err = fault_at("pin");
+	return err;
+}
+
+static int root_set(struct chain *c, int prog_fd)
+{
+	uint32_t key = 0;
+
+	if (prog_fd < 0)
+		return bpf_map_delete_elem(c->root_fd, &key) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(c->root_fd, &key, &prog_fd, BPF_ANY) ? -errno : 0;
+}
+
+/* Undo what a failed apply made, keeping the live generation. */
+static void apply_undo(struct chain *c, struct gen_build *b)
+{
+	if (b->dir[0])
+		pin_rmtree(b->dir);
+	if (!c->live) {
+		/* The chain never had a generation: leave no trace of it. */
+		pin_rmtree(c->paths.pin);
+		return;
+	}
+	if (b->counters_created) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/fw_counters", c->paths.pin);
+		unlink(path);
+	}
+}
+
+static bool same_as_live(struct chain *c, const struct spec *s)
+{
+	const char *sha;
+	bool same = false;
+	cJSON *h;
+
+	if (!c->live || hist_read(&c->paths, c->live, &h))
+		return false;
+	sha = hist_str(h, "sha256");
+	same = sha && !strcmp(sha, s->sha256);
+	cJSON_Delete(h);
+	return same;
+}
+
+int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
+	      struct apply_result *res, struct sl_errs *errs)
+{
+	struct gen_build b = { .g = { .chain_fd = -1, .gen_stats_fd = -1 } };
+	char **added = NULL, path[64];
+	size_t nadded = 0, i;
+	int old_stage0 = -1, err;
+	uint64_t t0 = now_ns(), t1;
+	bool had_counters = c->sh.fw_counters_fd >= 0;
+
+	memset(res, 0, sizeof(*res));
+	err = attach_check(s, errs);
+	if (err)
+		return -EINVAL;
+	if (!o->dry_run && same_as_live(c, s)) {
+		/* Declarative: the same spec twice changes nothing. Only put
+		 * back attach points someone removed by hand. */
+		err = attach_reconcile(c->paths.pin, c->entry_fd, s, &added, &nadded, errs);
+		for (i = 0; i < nadded; i++)
+			free(added[i]);
+		free(added);
+		res->gen = c->live;
+		res->prev = c->prev;
+		res->unchanged = true;
+		return err;
+	}
+
+	for (i = 0; i < s->nfns; i++) {
+		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
+		err = fw_compile(&s->fns[i].fw, path, &b.imgs[i], errs);
+		b.nimgs = i + 1;
+		if (err)
+			goto fail_spec;
+	}
+	if ((err = fault_at("compile")))
+		goto fail;
+
+	b.gen = next_gen(c);
+	err = slots_assign(c, s, &b, errs);
+	if (err)
+		goto fail_spec;
+	err = build_stages(c, s, &b, errs);
+	if (err)
+		goto fail;
+	b.counters_created = !had_counters && c->sh.fw_counters_fd >= 0;
+	err = fill_chain(&b);
+	if (!err && !b.counters_created && b.nnew)
+		err = slots_zero(c->sh.fw_counters_fd, b.new_slots, b.nnew);
+	if (!err)
+		err = fault_at("load");
+	if (err) {
+		errs_add(errs, NULL, "building generation %u failed: %s", b.gen, strerror(-err));
+		goto fail;
+	}
+	if (o->dry_run) {
+		res->gen = b.gen;
+		res->build_ns = now_ns() - t0;
+		if (b.counters_created || c->created)
+			apply_undo(c, &b);
+		build_free(&b);
+		return 0;
+	}
+	if (b.counters_created) {
+		err = pin_fd(c->sh.fw_counters_fd, c->paths.pin, "fw_counters");
+		if (err) {
+			errs_add(errs, NULL, "cannot pin fw_counters: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	err = pin_gen(c, s, &b);
+	if (err) {
+		errs_add(errs, NULL, "cannot pin generation %u: %s", b.gen, strerror(-err));
+		goto fail;
+	}
+	err = hist_write(&c->paths, b.gen, s->sha256, HIST_STAGED, s->canonical, b.counters);
+	if (!err)
+		err = fault_at("history");
+	if (err) {
+		errs_add(errs, NULL, "cannot write history for generation %u: %s", b.gen,
+			 strerror(-err));
+		goto fail;
+	}
+	t1 = now_ns();
+	res->build_ns = t1 - t0;
+
+	/* The commit: one PROG_ARRAY slot update. */
+	if (c->live)
+		old_stage0 = gen_pin_get(c, c->live, "stage_0");
+	err = fault_at("commit") ?: root_set(c, b.stages[0].prog_fd);
+	res->commit_ns = now_ns() - t1;
+	if (err) {
+		errs_add(errs, NULL, "commit of generation %u failed: %s", b.gen, strerror(-err));
+		goto fail_hist;
+	}
+	err = attach_reconcile(c->paths.pin, c->entry_fd, s, &added, &nadded, errs);
+	if (!err)
+		err = fault_at("attach");
+	if (err) {
+		/* Put the old generation back before anything else. */
+		root_set(c, old_stage0);
+		attach_unpin(c->paths.pin, added, nadded);
+		goto fail_hist;
+	}
+	res->prev = c->live;
+	res->gen = b.gen;
+	c->prev = c->live;
+	c->live = b.gen;
+	err = state_write(&c->paths, c->live, c->prev);
+	if (err)
+		errs_add(errs, NULL, "warning: generation %u is live but state.json was not written: %s",
+			 b.gen, strerror(-err));
+	hist_set_result(&c->paths, b.gen, HIST_COMMITTED);
+	hist_log(&c->paths, o->reason ? "rollback" : "apply", b.gen, s->sha256,
+		 "committed", o->reason);
+	err = 0;
+	goto out;
+
+fail_hist:
+	hist_set_result(&c->paths, b.gen, HIST_FAILED);
+	hist_log(&c->paths, "apply", b.gen, s->sha256, "failed", errs->n ? errs->v[errs->n - 1].msg : NULL);
+fail:
+	apply_undo(c, &b);
+	goto out;
+fail_spec:
+	err = -EINVAL;
+	if (c->created)
+		apply_undo(c, &b);
+out:
+	if (old_stage0 >= 0)
+		close(old_stage0);
+	for (i = 0; i < nadded; i++)
+		free(added[i]);
+	free(added);
+	build_free(&b);
+	if (!err)
+		chain_sweep_old(c);
+	return err;
+}
+
+int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
+		 struct sl_errs *errs)
+{
+	struct apply_opts o = {};
+	struct spec *s = NULL;
+	char reason[64];
+	const cJSON *spec_obj;
+	cJSON *h = NULL;
+	char *text = NULL;
+	int stage0, err;
+	uint32_t old_live = c->live;
+
+	memset(res, 0, sizeof(*res));
+	if (!gen)
+		gen = c->prev;
+	if (!gen) {
+		errs_add(errs, NULL, "no previous generation to roll back to");
+		return -ENOENT;
+	}
+	if (gen == c->live) {
+		res->gen = c->live;
+		res->prev = c->prev;
+		res->unchanged = true;
+		return 0;
+	}
+	err = hist_read(&c->paths, gen, &h);
+	if (err) {
+		errs_add(errs, NULL, "generation %u is not in the history of chain %s", gen, c->name);
+		return -ENOENT;
+	}
+	spec_obj = cJSON_GetObjectItemCaseSensitive(h, "spec");
+	text = spec_obj ? cJSON_PrintUnformatted(spec_obj) : NULL;
+	if (!text || spec_parse(text, strlen(text), &s, errs)) {
+		errs_add(errs, NULL, "the spec of generation %u in history does not parse", gen);
+		err = -EINVAL;
+		goto out;
+	}
+	if (gen == c->prev) {
+		/* Warm: the same one-slot update as a commit, no rebuild. */
+		uint64_t t0 = now_ns();
+		char **added = NULL;
+		size_t nadded = 0, i;
+
+		stage0 = gen_pin_get(c, gen, "stage_0");
+		if (stage0 < 0) {
+			err = stage0;
+			errs_add(errs, NULL, "generation %u is not pinned: %s", gen, strerror(-err));
+			goto out;
+		}
+		err = root_set(c, stage0);
+		res->commit_ns = now_ns() - t0;
+		close(stage0);
+		if (err) {
+			errs_add(errs, NULL, "rollback to generation %u failed: %s", gen, strerror(-err));
+			goto out;
+		}
+		/* Its attach points may differ from the live one's. */
+		err = attach_reconcile(c->paths.pin, c->entry_fd, s, &added, &nadded, errs);
+		for (i = 0; i < nadded; i++)
+			free(added[i]);
+		free(added);
+		c->prev = old_live;
+		c->live = gen;
+		state_write(&c->paths, c->live, c->prev);
+		hist_log(&c->paths, "rollback", gen, s->sha256, err ? "attach-failed" : "committed", NULL);
+		res->gen = gen;
+		res->prev = c->prev;
+		goto out;
+	}
+	/* Cold: rebuild it from history as a new generation. */
+	snprintf(reason, sizeof(reason), "rollback to %u", gen);
+	o.reason = reason;
+	err = gen_apply(c, s, &o, res, errs);
+out:
+	free(text);
+	spec_free(s);
+	cJSON_Delete(h);
+	return err;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+#include <stdbool.h>
+#include "chain.h"
+#include "out.h"
+
+struct cli_opts {
+	const char *chain;
+	struct chain_opts chain_opts;
+	bool debug;
+};
+
+extern struct cli_opts cli;
+
+int cmd_apply(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+
+/* Shared by the verbs (common.c). */
+int cli_exit_for(int err);
+/* Resolve the chain name (-c, else the only one) into name. */
+int cli_chain_name(char *name, size_t len);
+/* Open the chain named by -c or the only one; prints errors. */
+int cli_chain_open(struct chain *c, unsigned int flags);
+void cli_print_errs(const char *what, const struct sl_errs *errs);
+
+#endif

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* status, history and stats: the read-only verbs. They take no lock: every
+ * value is read from the kernel or from files written atomically. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cjson/cJSON.h>
+#include "cli.h"
+#include "attach.h"
+#include "history.h"
+#include "shared/meta.h"
+#include "shared/drop_reasons.h"
+#include "shared/fw.h"
+
+#define DROP_NAME(name, str) [SL_DROP_##name] = str,
+static const char *const drop_names[SL_DROP__MAX] = { SL_DROP_REASONS(DROP_NAME) };
+#undef DROP_NAME
+
+static int no_args(int argc, char **argv)
+{
+	if (argc > 1) {
+		out_error("usage: sluice %s (takes no arguments)", argv[0]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void print_gen(const char *key, const struct chain *c, uint32_t gen)
+{
+	cJSON *h = NULL;
+
+	out_obj_begin(key);
+	out_u64("generation", "%llu", gen);
+	if (gen && !hist_read(&c->paths, gen, &h)) {
+		out_str("sha256", "  sha256 %.16s", hist_str(h, "sha256"));
+		out_str("committed", "  committed %s", out_fmt_time(hist_num(h, "committed")));
+	}
+	out_human("\n");
+	out_obj_end();
+	cJSON_Delete(h);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct attach_info *ai = NULL;
+	struct chain c;
+	size_t n = 0, i;
+	int err;
+
+	if (no_args(argc, argv))
+		return SL_EXIT_INVALID;
+	err = cli_chain_open(&c, 0);
+	if (err)
+		return cli_exit_for(err);
+	attach_list(c.paths.pin, &ai, &n);
+	out_obj_begin(NULL);
+	out_str("chain", "chain        %s\n", c.name);
+	out_str("pin_dir", "pins         %s\n", c.paths.pin);
+	out_str("state_dir", "state        %s\n", c.paths.state);
+	out_human("live         ");
+	print_gen("live", &c, c.live);
+	out_human("previous     ");
+	print_gen("previous", &c, c.prev);
+	out_human("attach points:\n  %-16s %-10s %-8s %-8s %s\n", "INTERFACE", "HOOK", "IFINDEX",
+		  "LINK", "PROG");
+	out_arr_begin("attach");
+	for (i = 0; i < n; i++) {
+		out_obj_begin(NULL);
+		out_str("interface", "  %-16s", ai[i].ifname);
+		out_str("hook", " %-10s", ai[i].hook);
+		out_u64("ifindex", " %-8llu", ai[i].ifindex);
+		out_u64("link_id", " %-8llu", ai[i].link_id);
+		out_u64("prog_id", " %llu\n", ai[i].prog_id);
+		out_obj_end();
+	}
+	out_arr_end();
+	out_obj_end();
+	out_finish();
+	free(ai);
+	chain_close(&c);
+	return SL_EXIT_OK;
+}
+
+int cmd_history(int argc, char **argv)
+{
+	uint32_t *gens = NULL;
+	struct chain c;
+	size_t n = 0, i;
+	int err;
+
+	if (no_args(argc, argv))
+		return SL_EXIT_INVALID;
+	err = cli_chain_open(&c, 0);
+	if (err)
+		return cli_exit_for(err);
+	hist_list(&c.paths, &gens, &n);
+	out_human("%-6s %-4s %-16s %-20s %-20s %s\n", "GEN", "", "SHA256", "CREATED",
+		  "COMMITTED", "RESULT");
+	out_arr_begin(NULL);
+	for (i = 0; i < n; i++) {
+		cJSON *h;
+
+		if (hist_read(&c.paths, gens[i], &h))
+			continue;
+		out_obj_begin(NULL);
+		out_u64("generation", "%-6llu", gens[i]);
+		out_str("role", " %-4s", gens[i] == c.live ? "live" :
+					 gens[i] == c.prev ? "prev" : "");
+		out_str("sha256", " %.16s", hist_str(h, "sha256"));
+		out_str("created", " %-20s", out_fmt_time(hist_num(h, "created")));
+		out_str("committed", " %-20s", out_fmt_time(hist_num(h, "committed")));
+		out_str("result", " %s\n", hist_str(h, "result"));
+		out_obj_end();
+		cJSON_Delete(h);
+	}
+	out_arr_end();
+	out_finish();
+	free(gens);
+	chain_close(&c);
+	return SL_EXIT_OK;
+}
+
+/* Sum a per-CPU value of n_u64 counters at key. */
+static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64)
+{
+	int ncpu = libbpf_num_possible_cpus(), cpu;
+	uint64_t *vals;
+	size_t j;
+
+	memset(sum, 0, n_u64 * sizeof(*sum));
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, n_u64 * sizeof(uint64_t));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		free(vals);
+		return -errno;
+	}
+	for (cpu = 0; cpu < ncpu; cpu++)
+		for (j = 0; j < n_u64; j++)
+			sum[j] += vals[cpu * n_u64 + j];
+	free(vals);
+	return 0;
+}
+
+static void stats_function(const struct chain *c, const cJSON *fn_spec, const cJSON *slots)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn_spec, "name");
+	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(fn_spec, "rules");
+	const cJSON *slot_map, *r;
+	uint64_t v[2];
+
+	if (!cJSON_IsString(name))
+		return;
+	slot_map = cJSON_GetObjectItemCaseSensitive(slots, name->valuestring);
+	out_obj_begin(NULL);
+	out_str("name", "function %s", name->valuestring);
+	out_str("type", " (%s)\n", hist_str(fn_spec, "type"));
+	out_human("  %-32s %-7s %-6s %14s %16s\n", "RULE", "ACTION", "AUDIT", "PACKETS", "BYTES");
+	out_arr_begin("rules");
+	cJSON_ArrayForEach(r, rules) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+		const cJSON *slot = cJSON_GetObjectItemCaseSensitive(slot_map,
+				cJSON_IsString(id) ? id->valuestring : "");
+		const cJSON *audit = cJSON_GetObjectItemCaseSensitive(r, "audit");
+
+		if (!cJSON_IsNumber(slot) ||
+		    percpu_sum(c->sh.fw_counters_fd, (uint32_t)slot->valuedouble, v, 2))
+			v[0] = v[1] = 0;
+		out_obj_begin(NULL);
+		out_str("id", "  %-32s", id->valuestring);
+		out_str("action", " %-7s", hist_str(r, "action"));
+		out_bool("audit", " %-6s", cJSON_IsTrue(audit));
+		out_u64("packets", " %14llu", v[0]);
+		out_u64("bytes", " %16llu\n", v[1]);
+		out_obj_end();
+	}
+	out_arr_end();
+	r = cJSON_GetObjectItemCaseSensitive(slot_map, "(default)");
+	if (!cJSON_IsNumber(r) || percpu_sum(c->sh.fw_counters_fd, (uint32_t)r->valuedouble, v, 2))
+		v[0] = v[1] = 0;
+	out_obj_begin("default");
+	out_human("  %-32s", "(default)");
+	out_str("action", " %-7s", hist_str(fn_spec, "defaultAction"));
+	out_u64("packets", "        %14llu", v[0]);
+	out_u64("bytes", " %16llu\n", v[1]);
+	out_obj_end();
+	out_obj_end();
+}
+
+static void stats_gen(const struct chain *c, uint32_t gen, const char *role)
+{
+	uint64_t v[4] = {};
+	int fd;
+
+	if (!gen)
+		return;
+	fd = gen_pin_get(c, gen, "sl_gen_stats");
+	if (fd >= 0) {
+		percpu_sum(fd, 0, v, 4);
+		close(fd);
+	}
+	out_obj_begin(NULL);
+	out_u64("generation", "  %-6llu", gen);
+	out_str("role", " %-5s", role);
+	out_u64("packets", " %14llu", v[0]);
+	out_u64("passed", " %14llu", v[1]);
+	out_u64("dropped", " %14llu", v[2]);
+	out_u64("bytes", " %16llu\n", v[3]);
+	out_obj_end();
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	const cJSON *spec, *fns, *fn, *slots;
+	cJSON *h = NULL;
+	struct chain c;
+	uint64_t v[2];
+	uint32_t r;
+	int err;
+
+	if (no_args(argc, argv))
+		return SL_EXIT_INVALID;
+	err = cli_chain_open(&c, 0);
+	if (err)
+		return cli_exit_for(err);
+	out_obj_begin(NULL);
+	out_str("chain", "chain %s", c.name);
+	out_u64("generation", ", live generation %llu\n\n", c.live);
+	out_arr_begin("functions");
+	if (c.live && !hist_read(&c.paths, c.live, &h)) {
+		spec = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(h, "spec"), "spec");
+		fns = cJSON_GetObjectItemCaseSensitive(spec, "functions");
+		slots = cJSON_GetObjectItemCaseSensitive(h, "counters");
+		cJSON_ArrayForEach(fn, fns) {
+			stats_function(&c, fn, slots);
+			out_human("\n");
+		}
+	}
+	out_arr_end();
+	out_human("drops by reason:\n  %-32s %14s %16s\n", "REASON", "PACKETS", "BYTES");
+	out_arr_begin("drops");
+	for (r = 1; r < SL_DROP__MAX; r++) {
+		if (percpu_sum(c.sh.drops_fd, r, v, 2))
+			continue;
+		/* Human output lists the reasons seen; JSON lists all. */
+		if (!v[0] && !out_is_json())
+			continue;
+		out_obj_begin(NULL);
+		out_str("reason", "  %-32s", drop_names[r]);
+		out_u64("packets", " %14llu", v[0]);
+		out_u64("bytes", " %16llu\n", v[1]);
+		out_obj_end();
+	}
+	out_arr_end();
+	out_human("\ngenerations:\n  %-6s %-5s %14s %14s %14s %16s\n", "GEN", "ROLE", "PACKETS",
+		  "PASSED", "DROPPED", "BYTES");
+	out_arr_begin("generations");
+	stats_gen(&c, c.live, "live");
+	stats_gen(&c, c.prev, "prev");
+	out_arr_end();
+	out_obj_end();
+	out_finish();
+	cJSON_Delete(h);
+	chain_close(&c);
+	return SL_EXIT_OK;
+}
