@@ -42,15 +42,6 @@ static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 addr_be)
 	return (v & FW_LPM_CHUNK) ? FW_CLS_NONE : v;
 }
 
-static __always_inline __u32 fw_mask_word(__u32 w, int bits)
-{
-	if (bits >= 32)
-		return w;
-	if (bits <= 0)
-		return 0;
-	return w & bpf_htonl(~0u << (32 - bits));
-}
-
 /* Binary search over the field's distinct prefix lengths (Waldvogel): a hit
  * (a prefix or a marker) records its best-matching prefix class and goes
  * longer; a miss goes shorter. At most 8 probes for up to 255 lengths.
@@ -60,8 +51,10 @@ __noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2,
 			     __u32 a3)
 {
 	struct fw_lpm6_key key = {};
+	struct fw_lpm6_len *len;
 	struct fw_lpm6_val *v;
-	int lo = 0, hi, mid, step, plen, best = 0;
+	int lo = 0, hi, mid, step, best = 0;
+	__u32 k;
 
 	field &= 1;
 	key.field = field;
@@ -70,15 +63,17 @@ __noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2,
 		if (lo > hi)
 			break;
 		mid = (lo + hi) >> 1;
-		/* verifier: bound the index into v6_lens */
-		if (mid < 0 || mid > FW_LPM6_MAX_LENS)
+		/* verifier: mid reaches the map only as a key, so lo and hi
+		 * stay imprecise and the probes' two outcomes prune */
+		k = field * FW_LPM6_LENS_STRIDE + (__u32)mid;
+		len = bpf_map_lookup_elem(&fw_lpm6_lens, &k);
+		if (!len)
 			return -1;
-		plen = fw_cfg.v6_lens[field][mid];
-		key.plen = plen;
-		key.addr[0] = fw_mask_word(a0, plen);
-		key.addr[1] = fw_mask_word(a1, plen - 32);
-		key.addr[2] = fw_mask_word(a2, plen - 64);
-		key.addr[3] = fw_mask_word(a3, plen - 96);
+		key.plen = len->plen;
+		key.addr[0] = a0 & len->mask[0];
+		key.addr[1] = a1 & len->mask[1];
+		key.addr[2] = a2 & len->mask[2];
+		key.addr[3] = a3 & len->mask[3];
 		v = bpf_map_lookup_elem(&fw_lpm6, &key);
 		if (v) {
 			best = v->cls;

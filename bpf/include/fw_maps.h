@@ -32,6 +32,7 @@ const volatile struct fw_config fw_cfg = {};
 FW_MAP(fw_lpm4, BPF_MAP_TYPE_ARRAY, __u32, struct fw_chunk, BPF_F_MMAPABLE);
 FW_MAP(fw_port_cls, BPF_MAP_TYPE_ARRAY, __u32, struct fw_chunk, BPF_F_MMAPABLE);
 FW_MAP_RO(fw_lpm6, BPF_MAP_TYPE_HASH, struct fw_lpm6_key, struct fw_lpm6_val);
+FW_MAP_RO(fw_lpm6_lens, BPF_MAP_TYPE_ARRAY, __u32, struct fw_lpm6_len);
 FW_MAP_RO(fw_bkt4, BPF_MAP_TYPE_ARRAY, __u32, struct fw_bucket);
 FW_MAP_RO(fw_bkt6, BPF_MAP_TYPE_ARRAY, __u32, struct fw_bucket);
 FW_MAP_RO(fw_cand4, BPF_MAP_TYPE_ARRAY, __u32, __u32);

@@ -65,6 +65,18 @@ _Static_assert(sizeof(struct fw_lpm6_val) == 4, "fw_lpm6_val ABI");
 
 #define FW_LPM6_MAX_LENS 129 /* distinct prefix lengths per field */
 
+/* The sorted distinct prefix lengths of each field, with their masks: map
+ * fw_lpm6_lens, ARRAY, entry field * FW_LPM6_LENS_STRIDE + i holds the
+ * field's i-th shortest length. A map and not .rodata: the search index
+ * would be a variable offset into .rodata, which the verifier tracks
+ * precisely, and the 8 probes would then verify as 2^8 paths. */
+#define FW_LPM6_LENS_STRIDE 256
+struct fw_lpm6_len {
+	__u32 mask[4]; /* network order */
+	__u32 plen;
+};
+_Static_assert(sizeof(struct fw_lpm6_len) == 20, "fw_lpm6_len ABI");
+
 /* Destination port (ICMP: type) to port class: map fw_port_cls, ARRAY of
  * 256 struct fw_chunk; port p's class is e[p % 256] of chunk p / 256. */
 #define FW_PORT_SPACE 65536u
@@ -177,10 +189,8 @@ struct fw_config {
 	__u32 default_counter;	/* fw_counters slot of the default action */
 	__u8 default_action;	/* FW_ACT_* */
 	__u8 audit;		/* function-wide audit mode */
-	__u8 v6_nlens[2];	/* per field (FW_FIELD_*) */
-	__u8 v6_lens[2][FW_LPM6_MAX_LENS + 1]; /* sorted distinct lengths */
-	__u8 pad[4];
+	__u8 v6_nlens[2];	/* per field (FW_FIELD_*): entries of fw_lpm6_lens */
 };
-_Static_assert(sizeof(struct fw_config) == 320, "fw_config ABI");
+_Static_assert(sizeof(struct fw_config) == 56, "fw_config ABI");
 
 #endif

@@ -474,6 +474,7 @@ void fw_image_free(struct fw_image *img)
 	free(img->lpm4);
 	free(img->lpm6_keys);
 	free(img->lpm6_vals);
+	free(img->lpm6_lens);
 	free(img->port_cls);
 	free(img->bkt4);
 	free(img->bkt6);
@@ -568,7 +569,10 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 		goto fail;
 
 	/* IPv6 hash with markers */
-	err = fw_lpm6_build(&fams[1], &img->cfg, FW_LPM6_MAX_ENTRIES, &img->lpm6_keys,
+	img->lpm6_lens = calloc(FW_LPM6_LENS_ENTRIES, sizeof(*img->lpm6_lens));
+	if (!img->lpm6_lens)
+		goto nomem;
+	err = fw_lpm6_build(&fams[1], &img->cfg, img->lpm6_lens, FW_LPM6_MAX_ENTRIES, &img->lpm6_keys,
 			    &img->lpm6_vals, &img->nlpm6);
 	if (err == -E2BIG) {
 		snprintf(p, sizeof(p), "%s.rules", path);
@@ -594,6 +598,7 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 		goto fail;
 
 	img->bytes = img->nlpm4 * 4 + img->nlpm6 * (sizeof(struct fw_lpm6_key) + 4) +
+		     FW_LPM6_LENS_ENTRIES * sizeof(struct fw_lpm6_len) +
 		     (img->port_cls ? FW_PORT_SPACE * 4 : 0) +
 		     (img->nbkt4 + img->nbkt6) * sizeof(struct fw_bucket) +
 		     (img->ncand4 + img->ncand6) * 4 + img->natoms4 * sizeof(struct fw_atom4) +

@@ -19,6 +19,8 @@
 #define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks (1 KiB each) */
 #define FW_LPM6_MAX_ENTRIES 2097152  /* prefixes + markers, both fields */
 
+#define FW_LPM6_LENS_ENTRIES (2 * FW_LPM6_LENS_STRIDE)
+
 #define FW_STR_(x) #x
 #define FW_STR(x) FW_STR_(x)
 
@@ -32,6 +34,7 @@ struct fw_image {
 	struct fw_lpm6_key *lpm6_keys; /* fw_lpm6 */
 	struct fw_lpm6_val *lpm6_vals;
 	size_t nlpm6;
+	struct fw_lpm6_len *lpm6_lens; /* fw_lpm6_lens: FW_LPM6_LENS_ENTRIES */
 	uint32_t *port_cls;	     /* fw_port_cls: FW_PORT_SPACE entries, or
 				      * NULL when no family uses the index */
 	struct fw_bucket *bkt4, *bkt6;

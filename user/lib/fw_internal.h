@@ -99,7 +99,7 @@ int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t **out,
 
 /* fw_lpm6.c */
 int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
-		  size_t max_entries, struct fw_lpm6_key **keys,
+		  struct fw_lpm6_len *lens, size_t max_entries, struct fw_lpm6_key **keys,
 		  struct fw_lpm6_val **vals, size_t *n);
 
 /* Caps that are only a compiler's business (the others: fw_compile.h). */

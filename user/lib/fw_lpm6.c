@@ -77,7 +77,7 @@ static int tab_put(struct tab *t, const struct fw_lpm6_key *k, uint32_t cls)
 }
 
 int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
-		  size_t max_entries, struct fw_lpm6_key **keys,
+		  struct fw_lpm6_len *lens_out, size_t max_entries, struct fw_lpm6_key **keys,
 		  struct fw_lpm6_val **vals, size_t *n)
 {
 	struct tab t = { 0 };
@@ -99,9 +99,9 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 
 	for (field = 0; field < 2; field++) {
 		const struct fw_field *f = &fam->f[field];
-		int idx_of[129], nl = 0, l;
+		int idx_of[129], nl = 0, l, w;
 		bool has[129] = { false };
-		uint8_t *lens = cfg->v6_lens[field];
+		uint8_t lens[128];
 
 		for (c = 0; c < f->n; c++)
 			has[f->pfx[c].plen] = true;
@@ -111,6 +111,14 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 				lens[nl++] = (uint8_t)l;
 		}
 		cfg->v6_nlens[field] = (uint8_t)nl;
+		for (l = 0; l < nl; l++) {
+			struct fw_lpm6_len *e = &lens_out[field * FW_LPM6_LENS_STRIDE + l];
+			fw_u128 m = fw_mask(lens[l]);
+
+			e->plen = lens[l];
+			for (w = 0; w < 4; w++)
+				e->mask[w] = __builtin_bswap32((uint32_t)(m >> (96 - 32 * w)));
+		}
 
 		for (c = 0; c < f->n; c++) {
 			const struct fw_pfx *p = &f->pfx[c];

@@ -34,6 +34,7 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 	} v[] = {
 		{ skel->maps.fw_lpm4, img->nlpm4 / FW_LPM4_CHUNK_SIZE },
 		{ skel->maps.fw_lpm6, img->nlpm6 },
+		{ skel->maps.fw_lpm6_lens, FW_LPM6_LENS_ENTRIES },
 		{ skel->maps.fw_port_cls, img->port_cls ? FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE : 0 },
 		{ skel->maps.fw_bkt4, img->nbkt4 },
 		{ skel->maps.fw_bkt6, img->nbkt6 },
@@ -102,7 +103,7 @@ static int fill_maps(struct fw *skel, const struct fw_image *img)
 	uint32_t *keys;
 	int err = 0;
 
-	size_t ns[] = { img->nbkt4, img->nbkt6, img->ncand4, img->ncand6,
+	size_t ns[] = { FW_LPM6_LENS_ENTRIES, img->nbkt4, img->nbkt6, img->ncand4, img->ncand6,
 			img->natoms4, img->natoms6, img->nrules };
 	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
 		if (ns[i] > nkeys)
@@ -125,6 +126,8 @@ static int fill_maps(struct fw *skel, const struct fw_image *img)
 		else if (count != img->nlpm6)
 			err = -EIO;
 	}
+	if (!err)
+		err = fill_array(skel->maps.fw_lpm6_lens, img->lpm6_lens, FW_LPM6_LENS_ENTRIES, keys);
 	if (!err)
 		err = fill_array(skel->maps.fw_bkt4, img->bkt4, img->nbkt4, keys);
 	if (!err)
@@ -212,7 +215,8 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 
 	{
 		struct bpf_map *pin[] = {
-			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,   skel->maps.fw_port_cls,
+			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,   skel->maps.fw_lpm6_lens,
+			skel->maps.fw_port_cls,
 			skel->maps.fw_bkt4,  skel->maps.fw_bkt6,   skel->maps.fw_cand4,
 			skel->maps.fw_cand6, skel->maps.fw_atoms4, skel->maps.fw_atoms6,
 			skel->maps.fw_rules, skel->maps.fw_rule_ids, skel->maps.rodata,
