@@ -308,6 +308,74 @@ static void subtest_lock(struct gen_rig *r)
 	close(fd);
 }
 
+static int link_info(struct gen_rig *r, struct bpf_link_info *info)
+{
+	char path[PATH_MAX];
+	uint32_t len = sizeof(*info);
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/g/link_veth0_xdp", r->pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	err = bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int pinned_prog_id(struct gen_rig *r, const char *rel)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, id;
+
+	snprintf(path, sizeof(path), "%s/g/%s", r->pin, rel);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	id = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (int)info.id;
+	close(fd);
+	return id;
+}
+
+/* An upgrade of sluice brings a new entry program. Simulate an old one: put
+ * another XDP program on the link and pin it as the entry. The next writer
+ * must move the link to its own entry with bpf_link_update: same link, no
+ * detach, verdicts as before. */
+static void subtest_upgrade(struct gen_rig *r)
+{
+	struct bpf_link_info before, after;
+	char path[PATH_MAX], out[8192];
+	int fake_fd, link_fd, fake_id;
+
+	if (!ASSERT_OK(link_info(r, &before), "link info"))
+		return;
+	snprintf(path, sizeof(path), "%s/g/gen/%d/stage_0", r->pin, live_gen(r));
+	fake_fd = bpf_obj_get(path);
+	if (!ASSERT_GE(fake_fd, 0, "an XDP program to pose as the old entry"))
+		return;
+	snprintf(path, sizeof(path), "%s/g/link_veth0_xdp", r->pin);
+	link_fd = bpf_obj_get(path);
+	ASSERT_OK(bpf_link_update(link_fd, fake_fd, NULL), "link to the old entry");
+	close(link_fd);
+	snprintf(path, sizeof(path), "%s/g/entry", r->pin);
+	unlink(path);
+	ASSERT_OK(bpf_obj_pin(fake_fd, path), "pin the old entry");
+	fake_id = pinned_prog_id(r, "entry");
+	close(fake_fd);
+
+	snprintf(out, sizeof(out), "apply -f %s", r->spec_a);
+	ASSERT_EQ(sluice(r, NULL, 0, out), 0, "the next writer runs");
+	ASSERT_OK(link_info(r, &after), "link info after");
+	ASSERT_EQ(after.id, before.id, "the same link: never detached");
+	ASSERT_NEQ(pinned_prog_id(r, "entry"), fake_id, "a new entry is pinned");
+	ASSERT_EQ(after.prog_id, pinned_prog_id(r, "entry"), "the link runs the new entry");
+	ASSERT_EQ(verdict(r, 1000), XDP_DROP, "A judges through the new entry");
+	ASSERT_EQ(verdict(r, 2000), XDP_PASS, "A allows through the new entry");
+}
+
 static void subtest_detach(struct gen_rig *r)
 {
 	char out[8192], dir[PATH_MAX];
@@ -337,6 +405,8 @@ void test_gen(void)
 		subtest_lock(&r);
 	if (test__start_subtest("sigkill"))
 		subtest_sigkill(&r);
+	if (test__start_subtest("upgrade"))
+		subtest_upgrade(&r);
 	if (test__start_subtest("detach"))
 		subtest_detach(&r);
 cleanup:

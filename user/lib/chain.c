@@ -73,12 +73,6 @@ void chain_close(struct chain *c)
 	close_fd(&c->lock_fd); /* releases the flock */
 }
 
-/* Names of the chain-level pins, entry last: its presence means the set is
- * complete (it is pinned after the others). */
-static const char *const chain_pins[] = {
-	"sl_root", "sl_meta_scratch", "sl_drops", "entry",
-};
-
 static int entry_adopt(struct chain *c)
 {
 	c->entry_fd = pin_get(c->paths.pin, "entry");
@@ -95,37 +89,147 @@ static int entry_adopt(struct chain *c)
 	return 0;
 }
 
+/* Load the entry program of this sluice build, reusing whichever of the
+ * chain-level maps are already pinned and pinning the others. */
+static struct entry *entry_load(struct chain *c)
+{
+	static const char *const names[] = { "sl_root", "sl_meta_scratch", "sl_drops" };
+	struct entry *skel;
+	struct bpf_map *maps[3];
+	bool pinned[3] = {};
+	int err = 0, i, fd;
+
+	skel = entry__open();
+	if (!skel)
+		return NULL;
+	maps[0] = skel->maps.sl_root;
+	maps[1] = skel->maps.sl_meta_scratch;
+	maps[2] = skel->maps.sl_drops;
+	for (i = 0; i < 3 && !err; i++) {
+		fd = pin_get(c->paths.pin, names[i]);
+		if (fd < 0)
+			continue;
+		err = bpf_map__reuse_fd(maps[i], fd);
+		close(fd);
+		pinned[i] = true;
+	}
+	if (!err)
+		err = entry__load(skel);
+	for (i = 0; i < 3 && !err; i++)
+		if (!pinned[i])
+			err = pin_fd(bpf_map__fd(maps[i]), c->paths.pin, names[i]);
+	if (err) {
+		entry__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
 static int entry_create(struct chain *c)
 {
 	struct entry *skel;
-	int err, i;
+	int err, root_fd;
 
-	/* A partial set from a killed first apply: nothing can be attached
-	 * to it (links come after the entry pin), so start over. */
-	for (i = 0; i < (int)(sizeof(chain_pins) / sizeof(chain_pins[0])); i++) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/%s", c->paths.pin, chain_pins[i]);
-		unlink(path);
-	}
 	err = mkdir_p(c->paths.pin);
 	if (err)
 		return err;
-	skel = entry__open_and_load();
+	/* Maps already pinned: a writer died between unpinning an old entry
+	 * and pinning the new one; this is no new chain. */
+	root_fd = pin_get(c->paths.pin, "sl_root");
+	if (root_fd >= 0)
+		close(root_fd);
+	skel = entry_load(c);
 	if (!skel)
 		return -errno ?: -EINVAL;
-	err = pin_fd(bpf_map__fd(skel->maps.sl_root), c->paths.pin, "sl_root");
-	if (!err)
-		err = pin_fd(bpf_map__fd(skel->maps.sl_meta_scratch), c->paths.pin, "sl_meta_scratch");
-	if (!err)
-		err = pin_fd(bpf_map__fd(skel->maps.sl_drops), c->paths.pin, "sl_drops");
-	if (!err)
-		err = pin_fd(bpf_program__fd(skel->progs.sl_entry), c->paths.pin, "entry");
+	/* The entry pin goes last: its presence means the set is whole. */
+	err = pin_fd(bpf_program__fd(skel->progs.sl_entry), c->paths.pin, "entry");
 	entry__destroy(skel);
 	if (err)
 		return err;
-	c->created = true;
+	c->created = root_fd < 0;
 	return entry_adopt(c);
+}
+
+static int prog_info(int fd, struct bpf_prog_info *info)
+{
+	uint32_t len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+/* Point every attach point at prog_fd with bpf_link_update (no detach, no
+ * gap) where it points elsewhere. */
+static int links_point_to(struct chain *c, int prog_fd, uint32_t prog_id)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(c->paths.pin);
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+		int link_fd;
+
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		link_fd = pin_get(c->paths.pin, de->d_name);
+		if (link_fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(link_fd, &info, &len) && info.prog_id != prog_id &&
+		    bpf_link_update(link_fd, prog_fd, NULL))
+			err = -errno;
+		close(link_fd);
+	}
+	closedir(d);
+	return err;
+}
+
+/* A sluice upgrade brings a new entry program: move every attach point to
+ * it, then re-pin it. Every step is idempotent, so a writer killed half way
+ * is finished by the next one (which also repairs links left on an old
+ * entry). */
+static int entry_upgrade(struct chain *c)
+{
+	struct bpf_prog_info old_info, new_info;
+	struct entry *skel;
+	char path[PATH_MAX];
+	int new_fd, err;
+
+	skel = entry_load(c);
+	if (!skel)
+		return -errno ?: -EINVAL;
+	new_fd = bpf_program__fd(skel->progs.sl_entry);
+	err = prog_info(c->entry_fd, &old_info) ?: prog_info(new_fd, &new_info);
+	if (err)
+		goto out;
+	if (!memcmp(old_info.tag, new_info.tag, BPF_TAG_SIZE)) {
+		err = links_point_to(c, c->entry_fd, old_info.id);
+		goto out;
+	}
+	err = links_point_to(c, new_fd, new_info.id);
+	if (err)
+		goto out;
+	/* Between unlink and pin a reader sees no entry; the next writer's
+	 * entry_create() adopts the pinned maps and this runs again. */
+	snprintf(path, sizeof(path), "%s/entry", c->paths.pin);
+	if (unlink(path) && errno != ENOENT)
+		err = -errno;
+	if (!err)
+		err = pin_fd(new_fd, c->paths.pin, "entry");
+	if (!err) {
+		close(c->entry_fd);
+		c->entry_fd = pin_get(c->paths.pin, "entry");
+		if (c->entry_fd < 0)
+			err = c->entry_fd;
+	}
+out:
+	entry__destroy(skel);
+	return err;
 }
 
 /* The generation whose stage 0 sits in the root slot, by program id. */
@@ -259,6 +363,8 @@ int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
 		close_fd(&c->sh.fw_counters_fd);
 		err = entry_create(c);
 	}
+	if (!err && (flags & CHAIN_LOCK) && !c->created)
+		err = entry_upgrade(c);
 	if (err)
 		goto err_close;
 	err = chain_recover(c, flags & CHAIN_LOCK);
