@@ -187,6 +187,10 @@ static void subtest_lifecycle(struct gen_rig *r)
 	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "B again");
 	ASSERT_EQ(sluice(r, out, sizeof(out), "rollback 99"), 4, "unknown generation");
 
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j status"), 0, "status");
+	ASSERT_STRCONTAINS(out, "\"interface\":\"veth0\",\"hook\":\"xdp\",\"mode\":\"native\"",
+			   "status shows the attach point and the mode the kernel reports");
+	ASSERT_STRCONTAINS(out, "\"previous\":{\"generation\":1", "status shows the previous generation");
 	ASSERT_EQ(sluice(r, out, sizeof(out), "-j history"), 0, "history");
 	ASSERT_STRCONTAINS(out, "\"generation\":1", "history has 1");
 	ASSERT_STRCONTAINS(out, "\"generation\":2", "history has 2");

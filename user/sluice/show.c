@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "attach.h"
 #include "history.h"
+#include "nl.h"
 #include "shared/meta.h"
 #include "shared/drop_reasons.h"
 #include "shared/fw.h"
@@ -66,13 +67,20 @@ int cmd_status(int argc, char **argv)
 	print_gen("live", &c, c.live);
 	out_human("previous     ");
 	print_gen("previous", &c, c.prev);
-	out_human("attach points:\n  %-16s %-10s %-8s %-8s %s\n", "INTERFACE", "HOOK", "IFINDEX",
-		  "LINK", "PROG");
+	out_human("attach points:\n  %-16s %-6s %-8s %-8s %-8s %s\n", "INTERFACE", "HOOK",
+		  "MODE", "IFINDEX", "LINK", "PROG");
 	out_arr_begin("attach");
 	for (i = 0; i < n; i++) {
+		uint8_t attached = 0;
+		uint32_t xdp_prog = 0;
+
+		/* The mode as the kernel reports it, not as the spec asked. */
+		if (ai[i].ifindex)
+			nl_xdp_query(ai[i].ifindex, &attached, &xdp_prog);
 		out_obj_begin(NULL);
 		out_str("interface", "  %-16s", ai[i].ifname);
-		out_str("hook", " %-10s", ai[i].hook);
+		out_str("hook", " %-6s", ai[i].hook);
+		out_str("mode", " %-8s", nl_xdp_mode_str(attached));
 		out_u64("ifindex", " %-8llu", ai[i].ifindex);
 		out_u64("link_id", " %-8llu", ai[i].link_id);
 		out_u64("prog_id", " %llu\n", ai[i].prog_id);
