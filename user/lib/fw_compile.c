@@ -539,12 +539,13 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 		img->port_cls = NULL;
 	}
 
+	err = plan(&fams[0], path, errs);
+	err = plan(&fams[1], path, errs) ?: err; /* report both families */
+	if (err)
+		goto fail;
 	for (f = 0; f < 2; f++) {
 		struct fw_fam_cfg *fc = f ? &img->cfg.f6 : &img->cfg.f4;
 
-		err = plan(&fams[f], path, errs);
-		if (err)
-			goto fail;
 		order(&fams[f], fc);
 		fc->natoms = (uint32_t)fams[f].n;
 		fc->scan_good = f ? FW_SCAN_GOOD6 : FW_SCAN_GOOD4;
