@@ -178,6 +178,14 @@ static void subtest_lifecycle(struct gen_rig *r)
 	ASSERT_EQ(verdict(r, 1000), XDP_PASS, "B allows 1000");
 	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "B denies 2000");
 
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j trace tcp 10.0.0.1:40000 10.0.0.2:2000"), 0, "trace");
+	ASSERT_STRCONTAINS(out, "\"generation\":2,", "trace names the generation that judged");
+	ASSERT_STRCONTAINS(out, "{\"stage\":0,\"function\":\"fw\",\"verdict\":\"drop\","
+			   "\"reason\":\"firewall_deny\",\"rule\":\"deny-2000\"}", "trace names stage, verdict, reason, rule");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "-j trace udp [2001:db8::1]:5 [2001:db8::2]:2000"), 0, "trace v6");
+	ASSERT_STRCONTAINS(out, "\"rule\":\"(default)\"}", "udp falls to the default");
+	ASSERT_STRCONTAINS(out, "\"verdict\":\"pass\"", "and passes");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "trace tcp 10.0.0.1 ::1"), 2, "mixed families are a usage error");
 	ASSERT_EQ(sluice(r, out, sizeof(out), "-j rollback"), 0, "rollback");
 	ASSERT_STRCONTAINS(out, "\"generation\":1", "rolled back to 1");
 	ASSERT_EQ(live_gen(r), 1, "generation 1 live again");

@@ -24,6 +24,7 @@ static void usage(FILE *f)
 		"  history                    generations with their spec hash, time and result\n"
 		"  rollback [GEN]             switch back to the previous (or a given) generation\n"
 		"  stats                      counters per function, rule id, drop reason, generation\n"
+		"  trace PROTO SRC DST [..]   one crafted packet through the live programs, stage by stage\n"
 		"  detach                     detach every attach point and remove all pins\n"
 		"\n"
 		"Options:\n"
@@ -58,6 +59,7 @@ static const struct {
 	{ "history", cmd_history },
 	{ "rollback", cmd_rollback },
 	{ "stats", cmd_stats },
+	{ "trace", cmd_trace },
 	{ "detach", cmd_detach },
 };
 

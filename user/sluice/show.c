@@ -14,13 +14,10 @@
 #include "attach.h"
 #include "history.h"
 #include "nl.h"
+#include "names.h"
 #include "shared/meta.h"
 #include "shared/drop_reasons.h"
 #include "shared/fw.h"
-
-#define DROP_NAME(name, str) [SL_DROP_##name] = str,
-static const char *const drop_names[SL_DROP__MAX] = { SL_DROP_REASONS(DROP_NAME) };
-#undef DROP_NAME
 
 static int no_args(int argc, char **argv)
 {
@@ -262,7 +259,7 @@ int cmd_stats(int argc, char **argv)
 		if (!v[0] && !out_is_json())
 			continue;
 		out_obj_begin(NULL);
-		out_str("reason", "  %-32s", drop_names[r]);
+		out_str("reason", "  %-32s", drop_reason_str(r));
 		out_u64("packets", " %14llu", v[0]);
 		out_u64("bytes", " %16llu\n", v[1]);
 		out_obj_end();
