@@ -38,7 +38,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wno-unused-function \
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all help deps bpf test check demo demo-down bench clean
+.PHONY: all help deps bpf test check vmtest demo demo-down bench clean
 
 all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(TEST_PROGS)
 
@@ -47,12 +47,13 @@ help:
 	@echo '  all (default)  BPF objects, skeletons, libsluice, sluice, test_progs into $$(O)'
 	@echo '  deps           install the Debian packages the build, tests and demo need'
 	@echo '  test           run every test (sudo; the README command 2)'
+	@echo '  vmtest         run the tests in a VM on the Debian 12 kernel, 6.1 (KERNEL=; docs/kernels.md)'
 	@echo '  demo           bring up the demo topology with traffic (sudo; README command 1)'
 	@echo '  demo-down      tear the demo down'
 	@echo '  bench          run the benchmarks (docs/benchmarks.md)'
 	@echo '  clean          remove $$(O)'
 	@echo 'variables: O=<dir> (build dir, default build/), V=1 (full commands),'
-	@echo '           T=<filter> (make test: only tests whose name contains it)'
+	@echo '           T=<filter> (make test/vmtest: only tests whose name contains it)'
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -108,6 +109,10 @@ test: all
 	$(Q)selftests/run.sh $(O) $(T)
 
 check: test
+
+# The selftests in a VM on another kernel (tools/vmtest/vmtest.sh).
+vmtest: all
+	$(Q)KERNEL='$(KERNEL)' tools/vmtest/vmtest.sh $(O) $(T)
 
 demo: all
 	$(Q)tools/demo.sh up $(O)

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Every BPF program sluice builds loads on the running kernel, and the
+ * verifier's cost of each stays within budget: at most 700k processed
+ * instructions, 30% headroom to the kernel's 1M limit. The count of each
+ * program is printed ("verified_insns OBJECT/PROGRAM [VARIANT]: N"), so
+ * that `make test` and `make vmtest` record it per kernel (docs/kernels.md).
+ *
+ * Each object in BUILD/bpf/ is loaded through its real loader, with every
+ * feature its .rodata config can turn on: a new object or program without
+ * a loader here fails the "coverage" subtest, so nothing escapes the budget.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "test_progs.h"
+#include "entry.skel.h"
+#include "fw_run.h"
+
+#define VERIFIER_BUDGET 700000
+
+#define MAX_SEEN 64
+
+/* Programs measured so far, as "object/program". */
+static char *seen[MAX_SEEN];
+static int nseen;
+
+static uint32_t prog_insns(int fd)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.verified_insns;
+}
+
+static void record(const char *obj, const char *prog, const char *variant, int fd)
+{
+	char name[128];
+	uint32_t n = prog_insns(fd);
+	int i;
+
+	snprintf(name, sizeof(name), "%s/%s", obj, prog);
+	printf("    verified_insns %s%s%s: %u\n", name, variant ? " " : "",
+	       variant ? variant : "", n);
+	ASSERT_GT(n, 0, name);
+	ASSERT_LE(n, VERIFIER_BUDGET, name);
+	for (i = 0; i < nseen; i++)
+		if (!strcmp(seen[i], name))
+			return;
+	if (nseen < MAX_SEEN)
+		seen[nseen++] = strdup(name);
+}
+
+/* entry: the parser, attached once per attach point. No .rodata config. */
+static void load_entry(void)
+{
+	struct bpf_program *p;
+	struct entry *skel;
+
+	skel = entry__open_and_load();
+	if (!ASSERT_OK_PTR(skel, "entry__open_and_load"))
+		return;
+	bpf_object__for_each_program(p, skel->obj)
+		record("entry", bpf_program__name(p), NULL, bpf_program__fd(p));
+	entry__destroy(skel);
+}
+
+/* fw: the firewall stage, through the loader the generations use
+ * (fw_stage_load via the fw rig), with the rules of examples/edge.json
+ * (IPv4 and IPv6, ports, protocols, ICMP, audit). Variants:
+ *   spec  the config as compiled from the example;
+ *   all   every index looked up in both families, every lookup taken
+ *         (scan_good 0), the longest IPv6 length search, function-wide
+ *         audit mode: the most the verifier can be asked to walk. */
+static void load_fw_variant(struct fw_rig *rig, struct fw_image *img, const char *variant)
+{
+	char *log = NULL;
+	int err;
+
+	err = fw_rig_load(rig, img, &log);
+	if (!ASSERT_OK(err, variant)) {
+		printf("%s\n", log ? log : "");
+		free(log);
+		return;
+	}
+	record("fw", "fw_stage", variant, rig->so.prog_fd);
+}
+
+static void load_fw(void)
+{
+	struct sl_errs errs = { 0 };
+	struct spec *spec = NULL;
+	const struct spec_function *fn;
+	struct fw_image img = { 0 };
+	struct fw_rig rig;
+	struct fw_fam_cfg *fc[2];
+	int err, f;
+
+	err = fw_rig_open(&rig);
+	if (!ASSERT_OK(err, "fw_rig_open"))
+		return;
+	err = spec_load_file(test__src_path("examples/edge.json"), &spec, &errs);
+	if (!ASSERT_OK(err, "spec_load_file examples/edge.json")) {
+		errs_print(&errs, stdout);
+		goto out;
+	}
+	fn = spec_fn_find(spec, "fw");
+	if (!ASSERT_OK_PTR(fn, "edge.json has function fw"))
+		goto out;
+	err = fw_compile(&fn->fw, "spec.functions[0]", &img, &errs);
+	if (!ASSERT_OK(err, "fw_compile")) {
+		errs_print(&errs, stdout);
+		goto out;
+	}
+	load_fw_variant(&rig, &img, "spec");
+
+	fc[0] = &img.cfg.f4;
+	fc[1] = &img.cfg.f6;
+	for (f = 0; f < 2; f++) {
+		fc[f]->order[0] = FW_IDX_SRC;
+		fc[f]->order[1] = FW_IDX_DST;
+		fc[f]->order[2] = FW_IDX_PORT;
+		fc[f]->scan_good = 0;
+	}
+	img.cfg.v6_nlens[FW_FIELD_SRC] = FW_LPM6_MAX_LENS;
+	img.cfg.v6_nlens[FW_FIELD_DST] = FW_LPM6_MAX_LENS;
+	img.cfg.audit = 1;
+	load_fw_variant(&rig, &img, "all");
+out:
+	fw_image_free(&img);
+	spec_free(spec);
+	errs_free(&errs);
+	fw_rig_close(&rig);
+}
+
+static const struct {
+	const char *obj;
+	void (*load)(void);
+} loaders[] = {
+	{ "entry", load_entry },
+	{ "fw", load_fw },
+};
+
+/* Every program of every object in BUILD/bpf was measured. */
+static void check_coverage(void)
+{
+	const char *dir = test__build_path("bpf");
+	struct dirent *de;
+	DIR *d;
+	int nobj = 0;
+
+	d = opendir(dir);
+	if (!ASSERT_OK_PTR(d, "opendir build/bpf"))
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name), i;
+		struct bpf_object *obj;
+		struct bpf_program *p;
+		char path[512], name[128], oname[64];
+		bool known = false;
+		int k;
+
+		if (len <= 6 || strcmp(de->d_name + len - 6, ".bpf.o") ||
+		    strstr(de->d_name, ".tmp."))
+			continue;
+		snprintf(oname, sizeof(oname), "%.*s", (int)(len - 6), de->d_name);
+		nobj++;
+		for (i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++)
+			known |= !strcmp(loaders[i].obj, oname);
+		if (!ASSERT_TRUE(known, oname))
+			printf("    bpf/%s has no loader in selftests/prog_tests/verifier_budget.c: add one\n",
+			       de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		obj = bpf_object__open_file(path, NULL);
+		if (!ASSERT_OK_PTR(obj, path))
+			continue;
+		bpf_object__for_each_program(p, obj) {
+			bool found = false;
+
+			snprintf(name, sizeof(name), "%s/%s", oname, bpf_program__name(p));
+			for (k = 0; k < nseen; k++)
+				found |= !strcmp(seen[k], name);
+			if (!ASSERT_TRUE(found, name))
+				printf("    program %s was not loaded by verifier_budget.c\n", name);
+		}
+		bpf_object__close(obj);
+	}
+	closedir(d);
+	ASSERT_GT(nobj, 0, "BPF objects in build/bpf");
+}
+
+void test_verifier_budget(void)
+{
+	struct utsname u;
+	size_t i;
+
+	uname(&u);
+	printf("    kernel %s, budget %d verified insns per program\n", u.release,
+	       VERIFIER_BUDGET);
+	for (i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++)
+		if (test__start_subtest(loaders[i].obj))
+			loaders[i].load();
+	/* Only meaningful when every loader ran. */
+	if (!env.sub_filter && test__start_subtest("coverage"))
+		check_coverage();
+}
