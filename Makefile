@@ -26,6 +26,15 @@ TEST_OBJS  := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 TEST_LIST  := $(O)/selftests/tests.inc
 TEST_PROGS := $(O)/test_progs
 
+# Benchmarks (tools/bench, docs/benchmarks.md): BPF drivers and baselines
+# into $(O)/bench, one userspace driver linking libsluice.
+BENCH_BPF_SRCS := $(wildcard tools/bench/bpf/*.bpf.c)
+BENCH_BPF_OBJS := $(patsubst tools/bench/bpf/%.bpf.c,$(O)/bench/%.bpf.o,$(BENCH_BPF_SRCS))
+BENCH_SKELS    := $(BENCH_BPF_OBJS:.bpf.o=.skel.h)
+BENCH_SRCS     := $(wildcard tools/bench/*.c)
+BENCH_OBJS     := $(patsubst %.c,$(O)/%.o,$(BENCH_SRCS))
+BENCH          := $(O)/bench/sluice-bench
+
 CPPFLAGS += -I$(SRC)/user/lib -I$(SRC)/bpf -I$(O)/bpf -I$(SRC)/selftests -I$(O)/selftests
 CFLAGS   ?= -O2 -g
 CFLAGS   += -D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
@@ -37,10 +46,10 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wno-unused-function \
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(BENCH_BPF_OBJS)
 .PHONY: all help deps bpf test check vmtest demo demo-down bench clean
 
-all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(TEST_PROGS)
+all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(TEST_PROGS) $(BENCH)
 
 help:
 	@echo 'sluice build targets:'
@@ -104,6 +113,24 @@ $(TEST_PROGS): $(TEST_OBJS) $(LIB)
 $(O)/bpf:
 	$(Q)mkdir -p $@
 
+$(O)/bench/%.bpf.o: tools/bench/bpf/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(O)/bench/$*.bpf.d -MT $@ -c $< -o $(O)/bench/$*.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(O)/bench/$*.tmp.bpf.o
+	$(Q)rm -f $(O)/bench/$*.tmp.bpf.o
+
+$(O)/bench/%.skel.h: $(O)/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(BENCH_OBJS): $(BENCH_SKELS)
+$(BENCH_OBJS): CPPFLAGS += -I$(O)/bench
+
+$(BENCH): $(BENCH_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(BENCH_OBJS) $(LIB) $(LDLIBS)
+
 # README command 2: every test. T=<filter> narrows it.
 test: all
 	$(Q)selftests/run.sh $(O) $(T)
@@ -127,5 +154,5 @@ clean:
 	$(call msg,CLEAN,$(O))
 	$(Q)rm -rf $(O)
 
--include $(wildcard $(O)/bpf/*.d)
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(wildcard $(O)/bpf/*.d) $(wildcard $(O)/bench/*.bpf.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
