@@ -3,6 +3,7 @@
 #define SLUICE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "chain.h"
 #include "out.h"
 
@@ -30,5 +31,10 @@ int cli_chain_name(char *name, size_t len);
 /* Open the chain named by -c or the only one; prints errors. */
 int cli_chain_open(struct chain *c, unsigned int flags);
 void cli_print_errs(const char *what, const struct sl_errs *errs);
+/* trace.c: shared with `sluice test`. */
+struct probe_result;
+struct cJSON;
+void trace_print(const struct probe_result *res, const struct cJSON *fns);
+const char *trace_rule_id(const struct cJSON *fn, uint32_t rule);
 
 #endif
