@@ -24,6 +24,7 @@ enum sl_exit {
 	SL_EXIT_INVALID = 2,	/* invalid spec or usage */
 	SL_EXIT_LOCKED = 3,	/* another writer holds the chain lock */
 	SL_EXIT_NOT_FOUND = 4,	/* no such chain or generation */
+	SL_EXIT_TEST_FAILED = 5, /* sluice test: an expectation failed */
 };
 
 struct chain_opts {
@@ -82,6 +83,20 @@ int chain_detach(struct chain *c);
 void chain_sweep_old(struct chain *c);
 /* Generation dir fd helpers for status/stats. */
 int gen_pin_get(const struct chain *c, uint32_t gen, const char *name);
+
+/* A private generation: the entry program, its maps and every stage of the
+ * spec loaded into the kernel but not pinned, not attached and not shared
+ * with any chain: packets reach it only through BPF_PROG_TEST_RUN on
+ * entry_fd. `sluice test` runs a spec's expectations on it before the spec
+ * touches traffic. Freed (and gone from the kernel) with gen_private_free. */
+struct gen_private {
+	int entry_fd;
+	int meta_fd;
+	void *impl;
+};
+
+int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_errs *errs);
+void gen_private_free(struct gen_private *gp);
 
 /* Test hook: SLUICE_TEST_FAULT=<step> makes that step fail with -EIO. */
 int fault_at(const char *step);

@@ -24,6 +24,7 @@
 #include "history.h"
 #include "fw_compile.h"
 #include "nf_fw.h"
+#include "entry.skel.h"
 #include "shared/meta.h"
 
 #define DEFAULT_RULE_KEY "(default)"
@@ -205,7 +206,7 @@ static int slots_zero(int fd, const uint32_t *slots, size_t n)
 
 /* Build --------------------------------------------------------------- */
 
-static int build_stages(struct chain *c, const struct spec *s, struct gen_build *b,
+static int build_stages(struct stage_shared *sh, const struct spec *s, struct gen_build *b,
 			struct sl_errs *errs)
 {
 	char path[64];
@@ -219,7 +220,7 @@ static int build_stages(struct chain *c, const struct spec *s, struct gen_build 
 		char *log = NULL;
 
 		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
-		err = fw_stage_load(&b->imgs[i], b->default_slot[i], &c->sh, &b->g,
+		err = fw_stage_load(&b->imgs[i], b->default_slot[i], sh, &b->g,
 				    i, &b->stages[i], &log);
 		if (err) {
 			errs_add(errs, path, "loading function \"%s\" failed: %s%s%s",
@@ -359,7 +360,7 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	err = slots_assign(c, s, &b, errs);
 	if (err)
 		goto fail_spec;
-	err = build_stages(c, s, &b, errs);
+	err = build_stages(&c->sh, s, &b, errs);
 	if (err)
 		goto fail;
 	b.counters_created = !had_counters && c->sh.fw_counters_fd >= 0;
@@ -534,5 +535,80 @@ out:
 	free(text);
 	spec_free(s);
 	cJSON_Delete(h);
+	return err;
+}
+
+/* Private generations (sluice test) ------------------------------------ */
+
+struct gen_private_impl {
+	struct entry *entry;
+	struct gen_build b;
+	struct stage_shared sh;
+};
+
+void gen_private_free(struct gen_private *gp)
+{
+	struct gen_private_impl *pi = gp->impl;
+
+	if (!pi)
+		return;
+	build_free(&pi->b);
+	if (pi->sh.fw_counters_fd >= 0)
+		close(pi->sh.fw_counters_fd);
+	entry__destroy(pi->entry);
+	free(pi);
+	gp->impl = NULL;
+	gp->entry_fd = gp->meta_fd = -1;
+}
+
+int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_errs *errs)
+{
+	struct gen_private_impl *pi;
+	char path[64];
+	uint32_t slot = 1, key = 0;
+	size_t i, j;
+	int err;
+
+	gp->entry_fd = gp->meta_fd = -1;
+	gp->impl = pi = calloc(1, sizeof(*pi));
+	if (!pi)
+		return -ENOMEM;
+	pi->b.g.chain_fd = pi->b.g.gen_stats_fd = -1;
+	pi->sh.fw_counters_fd = -1;
+	for (i = 0; i < s->nfns; i++) {
+		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
+		err = fw_compile(&s->fns[i].fw, path, &pi->b.imgs[i], errs);
+		pi->b.nimgs = i + 1;
+		if (err) {
+			err = -EINVAL;
+			goto fail;
+		}
+		/* Fresh counters: slots in order. */
+		pi->b.default_slot[i] = slot++;
+		for (j = 0; j < pi->b.imgs[i].nrules; j++)
+			pi->b.imgs[i].rules[j].counter = slot++;
+	}
+	pi->entry = entry__open_and_load();
+	if (!pi->entry) {
+		err = -errno ?: -EINVAL;
+		errs_add(errs, NULL, "cannot load the entry program: %s", strerror(-err));
+		goto fail;
+	}
+	pi->sh.meta_fd = bpf_map__fd(pi->entry->maps.sl_meta_scratch);
+	pi->sh.drops_fd = bpf_map__fd(pi->entry->maps.sl_drops);
+	pi->b.gen = 1;
+	err = build_stages(&pi->sh, s, &pi->b, errs);
+	if (!err)
+		err = fill_chain(&pi->b);
+	if (!err && bpf_map_update_elem(bpf_map__fd(pi->entry->maps.sl_root), &key,
+					&pi->b.stages[0].prog_fd, BPF_ANY))
+		err = -errno;
+	if (err)
+		goto fail;
+	gp->entry_fd = bpf_program__fd(pi->entry->progs.sl_entry);
+	gp->meta_fd = pi->sh.meta_fd;
+	return 0;
+fail:
+	gen_private_free(gp);
 	return err;
 }

@@ -22,6 +22,7 @@ int cmd_history(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 
 /* Shared by the verbs (common.c). */

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"  rollback [GEN]             switch back to the previous (or a given) generation\n"
 		"  stats                      counters per function, rule id, drop reason, generation\n"
 		"  trace PROTO SRC DST [..]   one crafted packet through the live programs, stage by stage\n"
+		"  test -f SPEC CASES         a spec's unit tests through the real programs, before it is applied\n"
 		"  detach                     detach every attach point and remove all pins\n"
 		"\n"
 		"Options:\n"
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 		"  -h, --help            this help\n"
 		"\n"
 		"Exit codes: 0 ok, 1 runtime error, 2 invalid spec or usage,\n"
-		"            3 another writer holds the lock, 4 chain or generation not found.\n",
+		"            3 another writer holds the lock, 4 chain or generation not found,\n"
+		"            5 a test case of sluice test failed.\n",
 		SL_DEFAULT_PIN_ROOT, SL_DEFAULT_STATE_DIR);
 }
 
@@ -60,6 +62,7 @@ static const struct {
 	{ "rollback", cmd_rollback },
 	{ "stats", cmd_stats },
 	{ "trace", cmd_trace },
+	{ "test", cmd_test },
 	{ "detach", cmd_detach },
 };
 
