@@ -3,13 +3,23 @@
 # Idempotent and quiet when everything is there.
 #   tools/install-deps.sh          install what is missing (root)
 #   tools/install-deps.sh --check  only report what is missing; exit 1 if any
+#   tools/install-deps.sh --bench [--check]  the same, plus the benchmarks' extras
 set -eu
+
+BENCH=0
+if [ "${1:-}" = "--bench" ]; then
+	BENCH=1
+	shift
+fi
 
 # build: compiler, BPF toolchain and the libraries sluice links
 PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev libcjson-dev libssl-dev pkg-config"
 # tests and demo: namespaces, traffic tools, packet crafting
-PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq"
+PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq valgrind"
+# bench (only `make bench`): plots for docs/benchmarks.md
+PKGS_BENCH="gnuplot-nox"
 PKGS="$PKGS_BUILD $PKGS_TEST"
+[ "$BENCH" = 1 ] && PKGS="$PKGS $PKGS_BENCH"
 
 missing=""
 for p in $PKGS; do

@@ -5,9 +5,11 @@
  *   sluice-bench gen -f FAM -n N -F FMT [-s SEED] [-c] [--chain C] [--ifname I]
  *                                          a rule set as spec|ipt|nft|nftmap|ipset
  *   sluice-bench compile FILE              spec_parse + fw_compile (for callgrind)
- *   sluice-bench time -- CMD [ARG...]      one run of CMD: wall, user, sys
+ *   sluice-bench time [-i IN] [-o OUT] -- CMD [ARG...]
+ *                                          one run of CMD: wall, user, sys
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,25 +137,41 @@ static int cmd_compile(int argc, char **argv)
 }
 
 /* One run of a command, timed from fork to reap: wall, and the child's
- * user and system CPU from the kernel's accounting. Output: one line
- * "wall_ms user_ms sys_ms status". */
+ * user and system CPU from the kernel's accounting. -i/-o give the child's
+ * stdin/stdout (opened before the clock starts). Output: one line
+ * "wall_ms user_ms sys_ms exit_status". */
 static int cmd_time(int argc, char **argv)
 {
+	const char *in = NULL, *out = NULL;
+	int status, opt, ifd = -1, ofd = -1;
 	struct rusage ru;
 	uint64_t t0, t1;
-	int status;
 	pid_t pid;
 
-	if (argc < 2 || strcmp(argv[1], "--") || argc < 3) {
-		fprintf(stderr, "usage: sluice-bench time -- CMD [ARG...]\n");
-		return 2;
+	while ((opt = getopt(argc, argv, "+i:o:")) != -1) {
+		switch (opt) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		default: goto usage;
+		}
 	}
+	/* getopt consumed the "--" */
+	if (optind >= argc || strcmp(argv[optind - 1], "--"))
+		goto usage;
+	argv += optind;
+	if (in && (ifd = open(in, O_RDONLY)) < 0)
+		return perror(in), 1;
+	if (out && (ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
+		return perror(out), 1;
+	fflush(stdout);
 	t0 = bench_now_ns();
 	pid = fork();
 	if (pid < 0)
 		return 1;
 	if (!pid) {
-		execvp(argv[2], argv + 2);
+		if ((ifd >= 0 && dup2(ifd, 0) < 0) || (ofd >= 0 && dup2(ofd, 1) < 0))
+			_exit(126);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	if (wait4(pid, &status, 0, &ru) < 0)
@@ -164,6 +182,9 @@ static int cmd_time(int argc, char **argv)
 	       ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3,
 	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
+usage:
+	fprintf(stderr, "usage: sluice-bench time [-i IN] [-o OUT] -- CMD [ARG...]\n");
+	return 2;
 }
 
 int main(int argc, char **argv)

@@ -311,7 +311,7 @@ int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *cha
 		fprintf(f, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
 		break;
 	case BSET_NFT:
-		fprintf(f, "table %s slb {\n chain fwd {\n  type filter hook forward priority 0; policy drop;\n", ip);
+		fprintf(f, "table %s slb {\n chain filt {\n  type filter hook forward priority 0; policy drop;\n", ip);
 		break;
 	case BSET_NFT_MAP:
 		fprintf(f, "table %s slb {\n map m {\n  type %s . inet_proto . inet_service : verdict; flags interval;\n  elements = {\n",
@@ -366,7 +366,7 @@ int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *cha
 		fprintf(f, " }\n}\n");
 		break;
 	case BSET_NFT_MAP:
-		fprintf(f, "  }\n }\n chain fwd {\n  type filter hook forward priority 0; policy drop;\n"
+		fprintf(f, "  }\n }\n chain filt {\n  type filter hook forward priority 0; policy drop;\n"
 			   "  %s daddr . meta l4proto . th dport vmap @m\n }\n}\n", ip);
 		break;
 	case BSET_IPSET:
