@@ -95,6 +95,8 @@ static const struct fig {
 
 struct opts {
 	uint64_t repeat;
+	uint64_t max_run_ms;	/* cap on one run (0: none) ... */
+	uint64_t min_repeat;	/* ... but never fewer repeats than this */
 	int rounds;
 	int cpu;
 	size_t sizes[MAX_SIZES];
@@ -120,6 +122,7 @@ struct setup {
 	uint32_t frame_len;
 	struct bench_key *keys;
 	double ns[MAX_ROUNDS][P__N];
+	uint64_t rep[P__N];
 	int ncpus;
 };
 
@@ -554,12 +557,13 @@ static void report(struct setup *su, const struct opts *o, int *pass, int *miss)
 	bool at_target = su->n >= 100000;
 	double target_h = su->fam == 4 ? 2.0 : 4.0;
 
-	printf("  %-12s %8s %8s %8s   %s\n", "program", "min ns", "median", "max", "(raw, incl. floor)");
+	printf("  %-16s %6s %8s %8s %10s   %s\n", "program", "min ns", "median", "max", "repeat", "(raw, incl. floor)");
 	for (p = 0; p < P__N; p++) {
 		for (r = 0; r < o->rounds; r++)
 			v[r] = su->ns[r][p];
 		s = stats(v, o->rounds);
-		printf("  %-16s %6.0f %8.0f %8.0f\n", prog_names[p], s.min, s.med, s.max);
+		printf("  %-16s %6.0f %8.0f %8.0f %10llu\n", prog_names[p], s.min, s.med, s.max,
+		       (unsigned long long)su->rep[p]);
 		if (o->csv)
 			fprintf(o->csv, "%d,%zu,raw,%s,%.1f,%.1f,%.1f\n", su->fam, su->n, prog_names[p],
 				s.min, s.med, s.max);
@@ -612,13 +616,22 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: sluice-bench micro [-r REPEAT] [-k ROUNDS] [-n N,N,...] [-f 4|6|46]\n"
 		"                          [-c CPU] [-s SEED] [--csv FILE]\n"
-		"defaults: -r 5000000 -k 11 -n 10,1000,10000,100000 -f 46, the last CPU\n");
+		"                          [--max-run-ms MS] [--min-repeat R]\n"
+		"defaults: -r 5000000 -k 11 -n 10,1000,10000,100000 -f 46, the last CPU,\n"
+		"  --max-run-ms 1000 --min-repeat 1000000: a program slower than MS/REPEAT\n"
+		"  runs about MS per run, never fewer than R repeats (--max-run-ms 0: always -r)\n");
 }
 
 int cmd_micro(int argc, char **argv)
 {
-	static const struct option lopts[] = { { "csv", required_argument, NULL, 'C' }, {} };
+	static const struct option lopts[] = {
+		{ "csv", required_argument, NULL, 'C' },
+		{ "max-run-ms", required_argument, NULL, 'M' },
+		{ "min-repeat", required_argument, NULL, 'm' },
+		{}
+	};
 	struct opts o = { .repeat = 5000000, .rounds = 11, .cpu = -1, .seed = 1,
+			  .max_run_ms = 1000, .min_repeat = 1000000,
 			  .sizes = { 10, 1000, 10000, 100000 }, .nsizes = 4,
 			  .fams = { 4, 6 }, .nfams = 2 };
 	struct setup *su;
@@ -644,6 +657,8 @@ int cmd_micro(int argc, char **argv)
 			break;
 		case 'c': o.cpu = atoi(optarg); break;
 		case 's': o.seed = strtoull(optarg, NULL, 0); break;
+		case 'M': o.max_run_ms = strtoull(optarg, NULL, 0); break;
+		case 'm': o.min_repeat = strtoull(optarg, NULL, 0); break;
 		case 'C':
 			o.csv = fopen(optarg, "w");
 			if (!o.csv)
@@ -662,9 +677,12 @@ int cmd_micro(int argc, char **argv)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		die_err("sched_setaffinity", errno);
 	uname(&u);
-	printf("micro: BPF_PROG_TEST_RUN, repeat %llu, %d rounds (every program once per round,"
-	       " interleaved), pinned to CPU %d; kernel %s; seed %llu\n",
-	       (unsigned long long)o.repeat, o.rounds, o.cpu, u.release, (unsigned long long)o.seed);
+	printf("micro: BPF_PROG_TEST_RUN, repeat %llu (slow programs: ~%llu ms per run, at least"
+	       " %llu repeats), %d rounds (every program once per round, interleaved), pinned to"
+	       " CPU %d; kernel %s; seed %llu\n",
+	       (unsigned long long)o.repeat, (unsigned long long)o.max_run_ms,
+	       (unsigned long long)o.min_repeat, o.rounds, o.cpu, u.release,
+	       (unsigned long long)o.seed);
 	printf("micro: %u precomputed packets per setup, each to the host address of a random rule;"
 	       " %d%% of rules nested exceptions\n", NKEYS, NEST_PCT);
 	if (o.csv)
@@ -677,17 +695,31 @@ int cmd_micro(int argc, char **argv)
 			err = verify(su, o.cpu);
 			if (err)
 				die_err("verify: the harness does not judge what it claims", err);
-			/* warm up every program once */
-			for (p = 0; p < P__N; p++)
-				if (run_prog(su, su->fd[p], o.repeat / 10 + 1, NULL, NULL))
+			/* Warm up every program once and pick its repeat: o.repeat,
+			 * cut for slow programs to about max_run_ms per run (the
+			 * kernel's ns/run excludes the test run's fixed cost, so
+			 * the figure is not biased by the cut). */
+			for (p = 0; p < P__N; p++) {
+				double est;
+
+				if (run_prog(su, su->fd[p], 100000, &est, NULL))
 					die_err(prog_names[p], errno);
+				su->rep[p] = o.repeat;
+				if (o.max_run_ms && est * (double)o.repeat > o.max_run_ms * 1e6) {
+					su->rep[p] = (uint64_t)(o.max_run_ms * 1e6 / (est > 1 ? est : 1));
+					if (su->rep[p] < o.min_repeat)
+						su->rep[p] = o.min_repeat;
+					if (su->rep[p] > o.repeat)
+						su->rep[p] = o.repeat;
+				}
+			}
 			for (r = 0; r < o.rounds; r++) {
 				/* a different order each round: no program always
 				 * follows the same one */
 				for (p = 0; p < P__N; p++)
 					order[p] = (p + r) % P__N;
 				for (p = 0; p < P__N; p++) {
-					err = run_prog(su, su->fd[order[p]], o.repeat,
+					err = run_prog(su, su->fd[order[p]], su->rep[order[p]],
 						       &su->ns[r][order[p]], NULL);
 					if (err)
 						die_err(prog_names[order[p]], err);
