@@ -9,11 +9,63 @@
 # private network namespace, cases interleaved within each repetition.
 #
 #   tools/bench/control.sh BUILD_DIR OUT_DIR     (QUICK=1: fewer sizes and reps)
+#   tools/bench/control.sh --summary OUT_DIR     only the summary of control.raw
 #
 # Writes OUT_DIR/control.raw (one line per run) and prints the summary
 # (also OUT_DIR/control.txt).
 set -eu
 PATH="$PATH:/usr/sbin:/sbin"
+
+# Summary: per case and size, wall ms min/median/max, median CPU (user+sys),
+# and the ratio to sluice's figure for the same job and size: loading N
+# rules against sluice_fresh, one rule added against sluice_change1 (median
+# over repetitions of the per-repetition ratio, with its min and max).
+summary() {
+	awk '
+function med(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+	k = $1 SUBSEP $2
+	if (!(k in cnt)) { order[++nk] = k }
+	cnt[k]++; wall[k, cnt[k]] = $4; cpu[k, cnt[k]] = $5 + $6; rep[k, cnt[k]] = $3
+	byrep[$1, $2, $3] = $4
+}
+END {
+	printf "%-26s %7s %4s %10s %10s %10s %9s   %s\n", "case", "rules", "reps", "min ms", "median", "max", "cpu ms", "this / sluice (median of per-rep ratios; min-max)"
+	for (i = 1; i <= nk; i++) {
+		k = order[i]; split(k, kk, SUBSEP); c = kk[1]; n = kk[2]; m = cnt[k]
+		for (j = 1; j <= m; j++) { w[j] = wall[k, j]; u[j] = cpu[k, j] }
+		mn = w[1]; mx = w[1]; for (j = 1; j <= m; j++) { if (w[j] < mn) mn = w[j]; if (w[j] > mx) mx = w[j] }
+		md = med(w, m); mc = med(u, m)
+		ref = c ~ /_add1$/ ? "sluice_change1" : "sluice_fresh"
+		rs = ""
+		if (c !~ /^sluice/) {
+			nr = 0
+			for (j = 1; j <= m; j++) { f = byrep[ref, n, rep[k, j]]; if (f > 0) rr[++nr] = wall[k, j] / f }
+			if (nr) { rmin = rr[1]; rmax = rr[1]; for (j = 1; j <= nr; j++) { if (rr[j] < rmin) rmin = rr[j]; if (rr[j] > rmax) rmax = rr[j] }
+				rs = sprintf("%.3g (%.3g-%.3g) vs %s", med(rr, nr), rmin, rmax, ref) }
+		}
+		if (c ~ /_us$/)
+			printf "%-26s %7d %4d %10.0f %10.0f %10.0f %9s   (figure from sluice -j, us)\n", c, n, m, mn, md, mx, "-"
+		else
+			printf "%-26s %7d %4d %10.1f %10.1f %10.1f %9.1f   %s\n", c, n, m, mn, md, mx, mc, rs
+		if (c == "sluice_fresh" && n == 100000) t100k = md
+		if (c == "sluice_fresh" && n == 1000) t1k = md
+		if (c == "sluice_rollback_commit_us") { if (md > rb) rb = md }
+	}
+	print ""
+	if (t100k != "") printf "target: apply 100k rules <= 150 ms: median %.0f ms: %s\n", t100k, t100k <= 150 ? "PASS" : "MISS"
+	if (t1k != "") printf "target: apply 1k rules <= 10 ms: median %.1f ms: %s\n", t1k, t1k <= 10 ? "PASS" : "MISS"
+	if (rb != "") printf "target: rollback <= 1 ms of kernel time: worst median %d us: %s\n", rb, rb <= 1000 ? "PASS" : "MISS"
+}' "$1/control.raw" | tee "$1/control.txt"
+}
+
+if [ "${1:-}" = --summary ]; then
+	summary "$2"
+	exit 0
+fi
 
 B=$(cd "$1" && pwd)
 OUT=$2
@@ -136,45 +188,4 @@ for n in $SIZES; do
 	done
 done
 
-# Summary: per case and size, wall ms min/median/max, median CPU (user+sys),
-# and the ratio to sluice_fresh of the same size (median over repetitions of
-# the per-repetition ratio, with its min and max).
-awk -v quick="$QUICK" '
-function med(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-{
-	k = $1 SUBSEP $2
-	if (!(k in cnt)) { order[++nk] = k }
-	cnt[k]++; wall[k, cnt[k]] = $4; cpu[k, cnt[k]] = $5 + $6; rep[k, cnt[k]] = $3
-	byrep[$1, $2, $3] = $4
-}
-END {
-	printf "%-26s %7s %4s %10s %10s %10s %9s   %s\n", "case", "rules", "reps", "min ms", "median", "max", "cpu ms", "vs sluice_fresh (median; min-max)"
-	for (i = 1; i <= nk; i++) {
-		k = order[i]; split(k, kk, SUBSEP); c = kk[1]; n = kk[2]; m = cnt[k]
-		unit = c ~ /_us$/ ? "us" : "ms"
-		for (j = 1; j <= m; j++) { w[j] = wall[k, j]; u[j] = cpu[k, j] }
-		mn = w[1]; mx = w[1]; for (j = 1; j <= m; j++) { if (w[j] < mn) mn = w[j]; if (w[j] > mx) mx = w[j] }
-		md = med(w, m); mc = med(u, m)
-		rs = ""
-		if (c !~ /_us$/ && c != "sluice_fresh") {
-			nr = 0
-			for (j = 1; j <= m; j++) { f = byrep["sluice_fresh", n, rep[k, j]]; if (f > 0) rr[++nr] = wall[k, j] / f }
-			if (nr) { rmin = rr[1]; rmax = rr[1]; for (j = 1; j <= nr; j++) { if (rr[j] < rmin) rmin = rr[j]; if (rr[j] > rmax) rmax = rr[j] }
-				rs = sprintf("%.2fx (%.2f-%.2f)", med(rr, nr), rmin, rmax) }
-		}
-		if (unit == "us")
-			printf "%-26s %7d %4d %10.0f %10.0f %10.0f %9s   (kernel-side figure from sluice -j, us)\n", c, n, m, mn, md, mx, "-"
-		else
-			printf "%-26s %7d %4d %10.1f %10.1f %10.1f %9.1f   %s\n", c, n, m, mn, md, mx, mc, rs
-		if (c == "sluice_fresh" && n == 100000) t100k = md
-		if (c == "sluice_fresh" && n == 1000) t1k = md
-		if (c == "sluice_rollback_commit_us") { if (md > rb) rb = md }
-	}
-	print ""
-	if (t100k != "") printf "target: apply 100k rules <= 150 ms: median %.0f ms: %s\n", t100k, t100k <= 150 ? "PASS" : "MISS"
-	if (t1k != "") printf "target: apply 1k rules <= 10 ms: median %.1f ms: %s\n", t1k, t1k <= 10 ? "PASS" : "MISS"
-	if (rb != "") printf "target: rollback <= 1 ms of kernel time: worst median %d us: %s\n", rb, rb <= 1000 ? "PASS" : "MISS"
-}' "$RAW" | tee "$OUT/control.txt"
+summary "$OUT"
