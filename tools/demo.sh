@@ -125,9 +125,10 @@ topology() {
 }
 
 # Background servers in the server namespace, dual-stack; they live until
-# `down` kills what runs in the namespace.
+# `down` kills what runs in the namespace. exec: no subshell may keep the
+# script's stdout open (`make demo | tail` would wait for the servers).
 spawn() {
-	in_ns "$NS_S" setsid "$@" </dev/null >/dev/null 2>&1 &
+	(exec nsenter --net="/run/netns/$NS_S" setsid "$@" </dev/null >/dev/null 2>&1) &
 }
 
 wait_listen() { # tcp|udp PORT
