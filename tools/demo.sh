@@ -232,7 +232,7 @@ check_counters() {
 		return
 	fi
 	for id in allow-icmp-echo allow-icmpv6-echo allow-tcp-8080-server \
-		allow-udp-5353-server deny-9090 audit-udp-7000; do
+		allow-udp-5353-server deny-9090 audit-udp-7000 allow-udp-7000; do
 		n=$(printf '%s' "$json" | jq -r --arg id "$id" \
 			'[.functions[]?.rules[]? | select(.id == $id) | .packets] | add // "missing"')
 		case $n in
@@ -268,7 +268,9 @@ up() {
 	fi
 
 	say "== sluice apply -f examples/edge.json (XDP native on $NS_E/edge-in)"
-	say "   nsenter --net=/run/netns/$NS_E $BUILD/sluice --pin-root $PIN_ROOT --state-dir $STATE_DIR apply -f examples/edge.json"
+	bin=$BUILD/sluice
+	[ "$BUILD" -ef "$SRC/build" ] && bin=build/sluice
+	say "   nsenter --net=/run/netns/$NS_E $bin --pin-root $PIN_ROOT --state-dir $STATE_DIR apply -f examples/edge.json"
 	if ! sluice apply -f "$SPEC"; then
 		die "apply failed; the topology is left up for a look; 'sudo make demo-down' removes it"
 	fi
@@ -283,8 +285,6 @@ up() {
 	say "== rule counters, from sluice -j stats:"
 	check_counters
 
-	bin=$BUILD/sluice
-	[ "$BUILD" -ef "$SRC/build" ] && bin=build/sluice
 	say ""
 	say "Look around:"
 	say "  sudo nsenter --net=/run/netns/$NS_E $bin stats"
