@@ -17,7 +17,7 @@ PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-
 # tests and demo: namespaces, traffic tools, packet crafting
 PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq valgrind"
 # bench (only `make bench`): plots for docs/benchmarks.md
-PKGS_BENCH="gnuplot-nox"
+PKGS_BENCH="gnuplot-nox ethtool"
 PKGS="$PKGS_BUILD $PKGS_TEST"
 [ "$BENCH" = 1 ] && PKGS="$PKGS $PKGS_BENCH"
 

@@ -2,9 +2,12 @@
 /* sluice-bench: benchmark verbs (docs/benchmarks.md).
  *
  *   sluice-bench micro [OPTIONS]          BPF_PROG_TEST_RUN micro benchmark
- *   sluice-bench gen -f FAM -n N -F FMT [-s SEED] [-c] [--chain C] [--ifname I]
+ *   sluice-bench gen -f FAM -n N -F FMT [-s SEED] [-e NEST%] [-c] [-L]
+ *                    [--chain C] [--ifname I]
  *                                          a rule set as spec|ipt|nft|nftmap|ipset
+ *                                          (-c one rule changed, -L live variant)
  *   sluice-bench compile FILE              spec_parse + fw_compile (for callgrind)
+ *   sluice-bench live-gen ... / xdp-attach ...  the live benchmark (live.c)
  *   sluice-bench time [-i IN] [-o OUT] -- CMD [ARG...]
  *                                          one run of CMD: wall, user, sys
  */
@@ -30,18 +33,19 @@ static int cmd_gen(int argc, char **argv)
 	};
 	const char *fmt = "spec", *chain = "bench", *ifname = "lo";
 	unsigned long n = 1000, seed = 1, nest = 0;
-	int fam = 4, change = 0, opt, err;
+	int fam = 4, flags = 0, opt, err;
 	enum bset_fmt f;
 	struct bset s;
 
-	while ((opt = getopt_long(argc, argv, "f:n:F:s:ce:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:n:F:s:ce:L", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': fam = atoi(optarg); break;
 		case 'n': n = strtoul(optarg, NULL, 0); break;
 		case 'F': fmt = optarg; break;
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'e': nest = strtoul(optarg, NULL, 0); break;
-		case 'c': change = 1; break;
+		case 'c': flags |= BSET_W_CHANGE; break;
+		case 'L': flags |= BSET_W_LIVE; break;
 		case 'C': chain = optarg; break;
 		case 'I': ifname = optarg; break;
 		default: return 2;
@@ -70,7 +74,7 @@ static int cmd_gen(int argc, char **argv)
 		fprintf(stderr, "gen: %s\n", strerror(-err));
 		return 1;
 	}
-	err = bset_write(&s, f, stdout, chain, ifname, change);
+	err = bset_write(&s, f, stdout, chain, ifname, flags);
 	bset_free(&s);
 	return err || fflush(stdout) ? 1 : 0;
 }
@@ -190,7 +194,7 @@ usage:
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: sluice-bench micro|gen|compile|time ...\n");
+		fprintf(stderr, "usage: sluice-bench micro|gen|compile|time|live-gen|xdp-attach ...\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "micro"))
@@ -201,6 +205,10 @@ int main(int argc, char **argv)
 		return cmd_compile(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "time"))
 		return cmd_time(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "live-gen"))
+		return cmd_live_gen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "xdp-attach"))
+		return cmd_xdp_attach(argc - 1, argv + 1);
 	fprintf(stderr, "sluice-bench: unknown verb %s\n", argv[1]);
 	return 2;
 }

@@ -34,8 +34,6 @@
 
 #define MAX_SIZES 8
 #define MAX_ROUNDS 64
-#define NKEYS_LOG2 17 /* 131072 precomputed packets */
-#define NKEYS (1u << NKEYS_LOG2)
 #define NEST_PCT 3
 
 /* What a round runs: one program each, all with the same repeat. */
@@ -144,8 +142,9 @@ static int parse_sizes(const char *s, struct opts *o)
 	return o->nsizes ? 0 : -EINVAL;
 }
 
-/* The frame of key k: Ethernet, IPv4/IPv6, 20 bytes of L4. */
-static uint32_t build_frame(const struct bench_key *k, uint8_t *f)
+/* The frame of key k: Ethernet (to dmac, NULL: a made-up one), IPv4/IPv6,
+ * 20 bytes of L4. */
+uint32_t bench_build_frame(const struct bench_key *k, const uint8_t *dmac, uint8_t *f)
 {
 	uint32_t len = k->family == 4 ? BENCH_FRAME4_LEN : BENCH_FRAME6_LEN;
 	uint8_t *l3 = f + BENCH_L3_OFF;
@@ -153,6 +152,8 @@ static uint32_t build_frame(const struct bench_key *k, uint8_t *f)
 
 	memset(f, 0, BENCH_FRAME6_LEN);
 	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	if (dmac)
+		memcpy(f, dmac, 6);
 	if (k->family == 4) {
 		f[12] = 0x08, f[13] = 0x00;
 		l3[0] = 0x45;
@@ -186,22 +187,22 @@ static uint32_t build_frame(const struct bench_key *k, uint8_t *f)
 /* Packets spread over the whole rule space: packet j goes to the host
  * address of a random rule, with its protocol and port, from one of 64
  * sources. */
-static void make_keys(struct setup *su, uint64_t seed)
+void bench_make_keys(struct bench_key *keys, size_t nkeys, const struct bset *set, uint64_t seed)
 {
 	uint64_t st = seed ^ 0x5eed;
 	size_t j;
 
-	for (j = 0; j < NKEYS; j++) {
-		const struct brule *r = &su->set.r[brnd(&st) % su->n];
-		struct bench_key *k = &su->keys[j];
+	for (j = 0; j < nkeys; j++) {
+		const struct brule *r = &set->r[brnd(&st) % set->n];
+		struct bench_key *k = &keys[j];
 
 		memset(k, 0, sizeof(*k));
-		k->family = (uint8_t)su->fam;
+		k->family = (uint8_t)set->fam;
 		k->proto = r->proto;
 		k->sport = (uint16_t)(32768 + brnd(&st) % 28000);
 		k->dport = r->dport;
 		memcpy(k->daddr, r->host, 16);
-		if (su->fam == 4) {
+		if (set->fam == 4) {
 			k->saddr[0] = htonl(0xc6336400u | (uint32_t)(j % 64)); /* 198.51.100.x */
 		} else {
 			k->saddr[0] = htonl(0x20010db8u);
@@ -450,7 +451,7 @@ static int setup_open(struct setup *su, int fam, size_t n, const struct opts *o)
 	su->keys = calloc(NKEYS, sizeof(*su->keys));
 	if (!su->keys)
 		die_err("keys", -ENOMEM);
-	make_keys(su, o->seed);
+	bench_make_keys(su->keys, NKEYS, &su->set, o->seed);
 	{
 		uint32_t *idx = malloc(NKEYS * sizeof(*idx)), count = NKEYS;
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
@@ -488,7 +489,7 @@ static int setup_open(struct setup *su, int fam, size_t n, const struct opts *o)
 	su->fd[P_PKT_TAIL_CHAIN] = bpf_program__fd(su->b->progs.pkt_tail_chain);
 	su->fd[P_ENTRY_PARSE] = bpf_program__fd(su->e_parse->progs.sl_entry);
 	su->fd[P_ENTRY_CHAIN] = bpf_program__fd(su->e_chain->progs.sl_entry);
-	su->frame_len = build_frame(&su->keys[0], su->frame);
+	su->frame_len = bench_build_frame(&su->keys[0], NULL, su->frame);
 
 	printf("\n== IPv%d, %zu rules: %zu atoms, worst scan %zu, %zu DIR-16-8-8 chunks, "
 	       "%.1f MiB of tables, fw stage %u verified insns; set up in %.1f s\n",

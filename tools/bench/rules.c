@@ -293,9 +293,11 @@ static const char *pfx_str(const struct brule *b, char *buf, size_t len)
 }
 
 int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *chain,
-	       const char *ifname, int change)
+	       const char *ifname, int flags)
 {
 	const char *ip = s->fam == 4 ? "ip" : "ip6";
+	int live = flags & BSET_W_LIVE, change = flags & BSET_W_CHANGE;
+	const char *hook = live ? "prerouting" : "forward", *pol = live ? "accept" : "drop";
 	char p[64];
 	size_t i;
 
@@ -304,14 +306,18 @@ int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *cha
 		fprintf(f, "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
 			   "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"attach\":[{\"interface\":\"%s\","
 			   "\"hook\":\"xdp\",\"mode\":\"native\"}],\"functions\":[{\"name\":\"fw\","
-			   "\"type\":\"firewall\",\"defaultAction\":\"deny\",\"rules\":[\n",
-			chain, ifname);
+			   "\"type\":\"firewall\",\"defaultAction\":\"%s\",\"rules\":[\n",
+			chain, ifname, live ? "allow" : "deny");
 		break;
 	case BSET_IPT:
-		fprintf(f, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+		if (live)
+			fprintf(f, "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+		else
+			fprintf(f, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
 		break;
 	case BSET_NFT:
-		fprintf(f, "table %s slb {\n chain filt {\n  type filter hook forward priority 0; policy drop;\n", ip);
+		fprintf(f, "table %s slb {\n chain filt {\n  type filter hook %s priority 0; policy %s;\n", ip,
+			hook, pol);
 		break;
 	case BSET_NFT_MAP:
 		fprintf(f, "table %s slb {\n map m {\n  type %s . inet_proto . inet_service : verdict; flags interval;\n  elements = {\n",
@@ -328,6 +334,7 @@ int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *cha
 		const struct brule *b = &s->r[i];
 		const char *proto = b->proto == IPPROTO_TCP ? "tcp" : "udp";
 		unsigned port = b->dport;
+		int allow = b->allow && !live;
 
 		if (change && i == 0)
 			port = port == 65535 ? 1 : port + 1;
@@ -336,22 +343,23 @@ int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *cha
 		case BSET_SPEC:
 			fprintf(f, "%s{\"id\":\"r%06zu\",\"action\":\"%s\",\"proto\":\"%s\","
 				   "\"dst\":[\"%s\"],\"dstPorts\":[\"%u\"]}\n",
-				i ? "," : "", i, b->allow ? "allow" : "deny", proto, p, port);
+				i ? "," : "", i, allow ? "allow" : "deny", proto, p, port);
 			break;
 		case BSET_IPT:
-			fprintf(f, "-A FORWARD -d %s -p %s -m %s --dport %u -j %s\n", p, proto, proto,
-				port, b->allow ? "ACCEPT" : "DROP");
+			fprintf(f, "-A %s -d %s -p %s -m %s --dport %u -j %s\n",
+				live ? "PREROUTING" : "FORWARD", p, proto, proto, port,
+				allow ? "ACCEPT" : "DROP");
 			break;
 		case BSET_NFT:
 			fprintf(f, "  %s daddr %s %s dport %u %s\n", ip, p, proto, port,
-				b->allow ? "accept" : "drop");
+				allow ? "accept" : "drop");
 			break;
 		case BSET_NFT_MAP:
 			fprintf(f, "   %s . %s . %u : %s,\n", p, proto, port,
-				b->allow ? "accept" : "drop");
+				allow ? "accept" : "drop");
 			break;
 		case BSET_IPSET:
-			fprintf(f, "add slb_%s %s,%s:%u\n", b->allow ? "allow" : "deny", p, proto, port);
+			fprintf(f, "add slb_%s %s,%s:%u\n", allow ? "allow" : "deny", p, proto, port);
 			break;
 		}
 	}
@@ -366,8 +374,8 @@ int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *cha
 		fprintf(f, " }\n}\n");
 		break;
 	case BSET_NFT_MAP:
-		fprintf(f, "  }\n }\n chain filt {\n  type filter hook forward priority 0; policy drop;\n"
-			   "  %s daddr . meta l4proto . th dport vmap @m\n }\n}\n", ip);
+		fprintf(f, "  }\n }\n chain filt {\n  type filter hook %s priority 0; policy %s;\n"
+			   "  %s daddr . meta l4proto . th dport vmap @m\n }\n}\n", hook, pol, ip);
 		break;
 	case BSET_IPSET:
 		break;

@@ -51,9 +51,13 @@ enum bset_fmt {
 	BSET_IPSET,	/* ipset restore: hash:net,port sets slb_allow, slb_deny */
 };
 
-/* change: 1 writes rule 0 with another port (the one-rule change). */
+/* bset_write() flags */
+#define BSET_W_CHANGE 0x1 /* rule 0 with another port: the one-rule change */
+#define BSET_W_LIVE 0x2	  /* the live benchmark's variant: every rule denies,
+			   * the default allows, netfilter in the prerouting
+			   * hook (raw table for iptables) */
 int bset_write(const struct bset *s, enum bset_fmt fmt, FILE *f, const char *chain,
-	       const char *ifname, int change);
+	       const char *ifname, int flags);
 
 /* splitmix64 */
 static inline uint64_t brnd(uint64_t *st)

@@ -13,7 +13,9 @@
 #    hash lookup and an LPM trie in the same run (sluice-bench micro)
 # 2. control plane (tier 4): sluice apply / rollback against iptables,
 #    nft and ipset (tools/bench/control.sh)
-# 3. plots (gnuplot, installed by `tools/install-deps.sh --bench`)
+# 3. live (tier 3): frames through veth into sluice and into netfilter
+#    baselines (tools/bench/live.sh)
+# 4. plots (gnuplot, installed by `tools/install-deps.sh --bench`)
 # Every part prints PASS/MISS against the targets of issue 6.
 set -eu
 PATH="$PATH:/usr/sbin:/sbin"
@@ -64,6 +66,11 @@ case ",$SKIP," in
 *) QUICK=$QUICK "$SRC/tools/bench/control.sh" "$B" "$OUT" ;;
 esac
 
+case ",$SKIP," in
+*,live,*) ;;
+*) QUICK=$QUICK "$SRC/tools/bench/live.sh" "$B" "$OUT" ;;
+esac
+
 # Plots: one per family (micro: ns above the floor against rules, median
 # with min-max bars), one for the control plane (median wall ms).
 if command -v gnuplot >/dev/null; then
@@ -111,6 +118,27 @@ set grid
 plot $plots
 EOF
 	fi
+	if [ -s "$OUT/live.raw" ]; then
+		plots=""
+		for c in xdp_drop sluice nft_map ipset nft_rules ipt_legacy ipt_nft; do
+			awk -v c=$c '$1 == c { print $2, $4 }' "$OUT/live.raw" | sort -n -k1,1 -k2,2 |
+				awk '{ v[$1] = v[$1] " " $2; n[$1]++ } END { for (k in v) { split(v[k], a, " "); m = n[k]; print k, a[int((m + 1) / 2)] / 1e6 } }' |
+				sort -n >"$OUT/live-$c.dat"
+			[ -s "$OUT/live-$c.dat" ] &&
+				plots="$plots${plots:+, }\"$OUT/live-$c.dat\" using 1:2 with linespoints title \"$c\""
+		done
+		gnuplot <<EOF2
+set terminal pngcairo size 800,500 noenhanced
+set output "$OUT/live.png"
+set title "Live: Mpps judged by the device under test, N IPv4 deny rules (median) - $(sed -n 's/^date: //p' "$OUT/machine.txt")"
+set logscale xy
+set xlabel "rules"
+set ylabel "Mpps"
+set key bottom left
+set grid
+plot $plots
+EOF2
+	fi
 	ls "$OUT"/*.png 2>/dev/null | sed 's/^/plot: /'
 else
 	echo "run.sh: gnuplot missing: no plots" >&2
@@ -118,4 +146,4 @@ fi
 
 echo
 echo "== summary ($(($(date +%s) - T0)) s; results in $OUT)"
-grep -h -E 'PASS|MISS' "$OUT/micro.txt" "$OUT/control.txt" 2>/dev/null || true
+grep -h -E 'PASS|MISS' "$OUT/micro.txt" "$OUT/control.txt" "$OUT/live.txt" 2>/dev/null || true

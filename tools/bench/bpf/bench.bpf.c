@@ -16,6 +16,11 @@
  *   pkt_tail_parse    ... and tail-calls the real entry program (empty root)
  *   pkt_tail_drop     ... and tail-calls a program that drops
  * Every figure is a difference against its own floor, in the same run.
+ *
+ * The live benchmark's generator (BPF_F_TEST_XDP_LIVE_FRAMES) is gen_live:
+ * the next packet's fields into the frame, the IPv4 header checksum, and a
+ * redirect out of gen_ifindex. xdp_pass / xdp_drop are the device under
+ * test's programs for the baselines.
  */
 #include "chain_maps.h"
 #include <bpf/bpf_endian.h>
@@ -25,6 +30,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Number of precomputed packets minus one (a power of two minus one). */
 const volatile __u32 bench_mask = 0;
+/* The live generator's output device. */
+const volatile __u32 gen_ifindex = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -93,6 +100,12 @@ SEC("xdp")
 int xdp_drop(struct xdp_md *ctx)
 {
 	return XDP_DROP;
+}
+
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
 }
 
 SEC("xdp")
@@ -259,4 +272,31 @@ int pkt_tail_drop(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	bpf_tail_call(ctx, &bench_jmp, BENCH_SLOT_DROP);
 	return XDP_ABORTED;
+}
+
+SEC("xdp")
+int gen_live(struct xdp_md *ctx)
+{
+	void *data, *end;
+	__u16 *w;
+	__u32 sum = 0;
+	int i;
+
+	if (pkt_write(ctx))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + BENCH_L3_OFF + 20 > end)
+		return XDP_ABORTED;
+	w = data + BENCH_L3_OFF;
+	if ((*(__u8 *)w >> 4) == 4) { /* the stack checks the IPv4 header checksum */
+		w[5] = 0;
+#pragma unroll
+		for (i = 0; i < 10; i++)
+			sum += w[i];
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		w[5] = (__u16)~sum;
+	}
+	return bpf_redirect(gen_ifindex, 0);
 }
