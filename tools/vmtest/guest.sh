@@ -8,9 +8,10 @@
 #   guest.sh OUTDIR
 #
 # Reads OUTDIR/env (SLUICE_SRC, SLUICE_BUILD, VMTEST_FILTER, VMTEST_MODDIR,
-# VMTEST_CMD, TEST_TIMEOUT, V), prepares what the selftests expect of a machine (proc,
-# sys, dev, a fresh /run and /tmp, bpffs, cgroup2, debugfs, the kernel's
-# modules for autoloading, veth, lo up), runs selftests/run.sh and writes
+# VMTEST_CMD, TEST_TIMEOUT, V), prepares what the selftests expect of a
+# machine (proc, sys, dev, a fresh /run and /tmp, bpffs, cgroup2, debugfs,
+# the kernel's modules for autoloading, veth, lo up), runs selftests/run.sh
+# (once per filter word) or VMTEST_CMD, and writes
 # OUTDIR/output (the runner's output), OUTDIR/rc (its exit status, written
 # last: its presence means the run completed), OUTDIR/dmesg and
 # OUTDIR/guest-info. As PID 1 it then powers the VM off.
@@ -113,13 +114,38 @@ export TEST_TIMEOUT V
 [ -n "${TEST_TIMEOUT:-}" ] || unset TEST_TIMEOUT
 rc=0
 cd "$SLUICE_SRC" || fatal "no source tree $SLUICE_SRC in the guest"
+CLOSING='^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$'
 if [ -n "${VMTEST_CMD:-}" ]; then
 	# A command of the developer's instead of the selftests.
 	sh -c "$VMTEST_CMD" >"$OUT/output" 2>&1 </dev/null || rc=$?
-elif [ -n "${VMTEST_FILTER:-}" ]; then
-	"$SLUICE_SRC/selftests/run.sh" "$SLUICE_BUILD" "$VMTEST_FILTER" >"$OUT/output" 2>&1 || rc=$?
-else
+elif [ -z "${VMTEST_FILTER:-}" ]; then
 	"$SLUICE_SRC/selftests/run.sh" "$SLUICE_BUILD" >"$OUT/output" 2>&1 || rc=$?
+else
+	# Several filters (T="a b"): one runner per filter, in this one VM;
+	# a filter that selects nothing is an error (a typo must not pass).
+	: >"$OUT/output"
+	n=0
+	for f in $VMTEST_FILTER; do
+		n=$((n + 1))
+		frc=0
+		"$SLUICE_SRC/selftests/run.sh" "$SLUICE_BUILD" "$f" >>"$OUT/output" 2>&1 || frc=$?
+		if tail -n 1 "$OUT/output" | grep -qx '0 passed, 0 failed, 0 skipped'; then
+			echo "vmtest: filter '$f' selects no test" >>"$OUT/output"
+			[ "$frc" -ne 0 ] || frc=1
+		fi
+		[ "$frc" -le "$rc" ] || rc=$frc
+	done
+	# One closing line for the whole run: the sum over the filters.
+	if [ "$n" -gt 1 ]; then
+		grep -E "$CLOSING" "$OUT/output" | awk '
+			{ p += $1; f += $3; s += $5 }
+			END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' >"$OUT/total"
+		{
+			echo "vmtest: all $n filters together:"
+			cat "$OUT/total"
+		} >>"$OUT/output"
+		rm -f "$OUT/total"
+	fi
 fi
 echo "uptime at test end: $(cut -d' ' -f1 /proc/uptime) s" >>"$OUT/guest-info"
 dmesg >"$OUT/dmesg" 2>/dev/null || true

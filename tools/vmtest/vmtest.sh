@@ -4,7 +4,12 @@
 # (by default Debian 12's own 6.1 LTS), so that what loads and passes on the
 # host's kernel is known to load and pass on the kernels clusters run.
 #
-#   tools/vmtest/vmtest.sh BUILD_DIR [FILTER]
+#   tools/vmtest/vmtest.sh BUILD_DIR [FILTER...]
+#
+# FILTER selects tests as in `make test` (test[/subtest], a substring).
+# Several filters (`make vmtest T="parse fw_fields"`) run one after the
+# other in the same VM, each must select a test, and a last closing line
+# sums them.
 #
 # The guest's root is the host's (read-only over 9p, under a tmpfs overlay),
 # so it runs the same BUILD_DIR/test_progs, selftests/run.sh and tools as
@@ -25,7 +30,8 @@
 #                   /lib/modules/<release>).
 #   VMTEST_RUNNER   auto (vng when installed, else qemu), qemu or vng.
 #   VMTEST_ACCEL    tcg (default; KVM here cannot boot stock kernels) or kvm.
-#   VMTEST_CPUS     guest CPUs (default 2), VMTEST_MEM guest memory (2G).
+#   VMTEST_CPUS     guest CPUs (default 2), VMTEST_MEM guest memory (2G),
+#   VMTEST_CPU      qemu's -cpu model (default: max under TCG, host with KVM).
 #   VMTEST_TIMEOUT  seconds for the whole VM, boot to power-off (default
 #                   3600; `make vmtest T=...` runs need far less).
 #   TEST_TIMEOUT    per-test timeout of the runner inside the guest.
@@ -44,9 +50,10 @@ die() {
 	exit 2
 }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 BUILD_DIR [FILTER]"
+[ $# -ge 1 ] || die "usage: $0 BUILD_DIR [FILTER...]"
 BUILD=$(cd "$1" 2>/dev/null && pwd) || die "no build directory '$1': run 'make' first"
-FILTER=${2:-}
+shift
+FILTER=$*
 [ -x "$BUILD/test_progs" ] || die "$BUILD/test_progs is missing: run 'make' first"
 
 RUNNER=${VMTEST_RUNNER:-auto}
@@ -173,7 +180,8 @@ shq() { # single-quote for the env file
 	echo "V=$(shq "${V:-0}")"
 } >"$RUN/env"
 
-what=${FILTER:+tests matching '$FILTER'}
+what=
+[ -n "$FILTER" ] && what="tests matching '$FILTER'"
 [ -n "${VMTEST_CMD:-}" ] && what="VMTEST_CMD"
 echo "vmtest: kernel $KREL ($RUNNER, $ACCEL, $CPUS cpus, $MEM)${what:+, $what}; logs in ${RUN#"$SRC"/}"
 
@@ -198,9 +206,9 @@ else
 	"$HERE/mkinitramfs.sh" "$MODDIR" "$KREL" "$RUN/initramfs.cpio.gz" ||
 		die "cannot build the initramfs"
 	if [ "$ACCEL" = kvm ]; then
-		set -- -machine pc -accel kvm -cpu host
+		set -- -machine pc -accel kvm -cpu "${VMTEST_CPU:-host}"
 	else
-		set -- -machine pc -accel tcg,thread=multi -cpu max
+		set -- -machine pc -accel tcg,thread=multi -cpu "${VMTEST_CPU:-max}"
 	fi
 	set -- "$@" -smp "$CPUS" -m "$MEM" -nodefaults -no-user-config -nographic \
 		-no-reboot -monitor none -serial "file:$RUN/console.log" -nic none \
@@ -214,9 +222,15 @@ else
 	QEMU_PID=$!
 fi
 
-# Stream the runner's output while the VM runs.
+# Stream the runner's output while the VM runs; note when each test starts
+# and ends (seconds since the start, +-1 s) in the run's timeline file.
 : >"$RUN/output"
-tail -n +1 -f --pid="$QEMU_PID" "$RUN/output" &
+tail -n +1 -f --pid="$QEMU_PID" "$RUN/output" | while IFS= read -r line; do
+	printf '%s\n' "$line"
+	case $line in
+	'#'[0-9]*) echo "$(($(date +%s) - START)) $line" >>"$RUN/timeline" ;;
+	esac
+done &
 TAIL_PID=$!
 [ "${V:-0}" = 1 ] && tail -n +1 -f --pid="$QEMU_PID" "$RUN/console.log" 2>/dev/null &
 vmrc=0
@@ -226,6 +240,7 @@ wait "$TAIL_PID" 2>/dev/null || true
 TAIL_PID=
 SECS=$(($(date +%s) - START))
 
+ESC=$(printf '\033')
 show_logs() {
 	if [ -s "$RUN/init-error" ]; then
 		echo "vmtest: the guest said: $(cat "$RUN/init-error")" >&2
@@ -233,7 +248,8 @@ show_logs() {
 	for f in qemu.log console.log; do
 		[ -s "$RUN/$f" ] || continue
 		echo "vmtest: last lines of $f:" >&2
-		tail -n 25 "$RUN/$f" | sed 's/^/    /' >&2
+		# Without the terminal escapes of SeaBIOS.
+		tail -n 25 "$RUN/$f" | sed "s/$ESC\[[0-9;?]*[A-Za-z]//g; s/${ESC}c//g; s/^/    /" >&2
 	done
 }
 
