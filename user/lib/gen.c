@@ -22,6 +22,7 @@
 #include "chain.h"
 #include "attach.h"
 #include "history.h"
+#include "strmap.h"
 #include "fw_compile.h"
 #include "nf_fw.h"
 #include "entry.skel.h"
@@ -86,33 +87,34 @@ static uint32_t next_gen(const struct chain *c)
 struct slot_alloc {
 	uint8_t *used;		/* FW_COUNTER_SLOTS bytes */
 	uint32_t cursor;
-	cJSON *old[2];		/* counters of live and prev */
+	struct strmap old;	/* "function/rule id" -> slot, live then prev */
 };
 
-static void slots_mark(struct slot_alloc *sa, const cJSON *counters)
+static int slot_key(char *out, size_t len, const char *fn, const char *id)
+{
+	/* '/' is in neither a function name nor a rule id */
+	return snprintf(out, len, "%s/%s", fn, id) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Record a generation's slots as used and findable; the live generation
+ * goes first and wins for an id both have. */
+static int slots_load(struct slot_alloc *sa, const cJSON *counters)
 {
 	const cJSON *fn, *r;
+	char key[160];
+	uint32_t have;
 
 	cJSON_ArrayForEach(fn, counters) {
 		cJSON_ArrayForEach(r, fn) {
-			if (cJSON_IsNumber(r) && r->valuedouble > 0 &&
-			    r->valuedouble < FW_COUNTER_SLOTS)
-				sa->used[(uint32_t)r->valuedouble] = 1;
+			if (!cJSON_IsNumber(r) || r->valuedouble <= 0 ||
+			    r->valuedouble >= FW_COUNTER_SLOTS ||
+			    slot_key(key, sizeof(key), fn->string, r->string))
+				continue;
+			sa->used[(uint32_t)r->valuedouble] = 1;
+			if (strmap_get(&sa->old, key, &have) &&
+			    strmap_put(&sa->old, key, (uint32_t)r->valuedouble))
+				return -ENOMEM;
 		}
-	}
-}
-
-static uint32_t slot_find_old(struct slot_alloc *sa, const char *fn, const char *id)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		const cJSON *f = cJSON_GetObjectItemCaseSensitive(sa->old[i], fn);
-		const cJSON *r = cJSON_GetObjectItemCaseSensitive(f, id);
-
-		if (cJSON_IsNumber(r) && r->valuedouble > 0 &&
-		    r->valuedouble < FW_COUNTER_SLOTS)
-			return (uint32_t)r->valuedouble;
 	}
 	return 0;
 }
@@ -120,9 +122,10 @@ static uint32_t slot_find_old(struct slot_alloc *sa, const char *fn, const char 
 static int slot_get(struct slot_alloc *sa, struct gen_build *b, cJSON *fn_obj,
 		    const char *fn, const char *id, uint32_t *slot)
 {
-	uint32_t s = slot_find_old(sa, fn, id);
+	char key[160];
+	uint32_t s;
 
-	if (!s) {
+	if (slot_key(key, sizeof(key), fn, id) || strmap_get(&sa->old, key, &s)) {
 		while (sa->cursor < FW_COUNTER_SLOTS && sa->used[sa->cursor])
 			sa->cursor++;
 		if (sa->cursor >= FW_COUNTER_SLOTS)
@@ -131,7 +134,8 @@ static int slot_get(struct slot_alloc *sa, struct gen_build *b, cJSON *fn_obj,
 		sa->used[s] = 1;
 		b->new_slots[b->nnew++] = s;
 	}
-	cJSON_AddNumberToObject(fn_obj, id, s);
+	if (!cJSON_AddNumberToObject(fn_obj, id, s))
+		return -ENOMEM;
 	*slot = s;
 	return 0;
 }
@@ -151,16 +155,15 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 	sa.used = calloc(FW_COUNTER_SLOTS, 1);
 	b->new_slots = calloc(total + 1, sizeof(uint32_t));
 	b->counters = cJSON_CreateObject();
-	if (!sa.used || !b->new_slots || !b->counters) {
+	if (!sa.used || !b->new_slots || !b->counters || strmap_init(&sa.old, 2 * total)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 2 && !err; k++) {
 		if (!gens[k] || hist_read(&c->paths, gens[k], &h))
 			continue;
-		sa.old[k] = cJSON_DetachItemFromObjectCaseSensitive(h, "counters");
+		err = slots_load(&sa, cJSON_GetObjectItemCaseSensitive(h, "counters"));
 		cJSON_Delete(h);
-		slots_mark(&sa, sa.old[k]);
 	}
 	for (i = 0; i < s->nfns && !err; i++) {
 		const struct spec_function *fn = &s->fns[i];
@@ -179,8 +182,7 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 			 "no free rule counter slots: the live, previous and new generations together need more than %u",
 			 FW_COUNTER_SLOTS - 1);
 out:
-	cJSON_Delete(sa.old[0]);
-	cJSON_Delete(sa.old[1]);
+	strmap_free(&sa.old);
 	free(sa.used);
 	return err;
 }
@@ -464,8 +466,6 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 	struct apply_opts o = {};
 	struct spec *s = NULL;
 	char reason[64];
-	const cJSON *spec_obj;
-	cJSON *h = NULL;
 	char *text = NULL;
 	int stage0, err;
 	uint32_t old_live = c->live;
@@ -483,14 +483,12 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 		res->unchanged = true;
 		return 0;
 	}
-	err = hist_read(&c->paths, gen, &h);
+	err = hist_read_spec(&c->paths, gen, &text);
 	if (err) {
 		errs_add(errs, NULL, "generation %u is not in the history of chain %s", gen, c->name);
 		return -ENOENT;
 	}
-	spec_obj = cJSON_GetObjectItemCaseSensitive(h, "spec");
-	text = spec_obj ? cJSON_PrintUnformatted(spec_obj) : NULL;
-	if (!text || spec_parse(text, strlen(text), &s, errs)) {
+	if (spec_parse(text, strlen(text), &s, errs)) {
 		errs_add(errs, NULL, "the spec of generation %u in history does not parse", gen);
 		err = -EINVAL;
 		goto out;
@@ -534,7 +532,6 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 out:
 	free(text);
 	spec_free(s);
-	cJSON_Delete(h);
 	return err;
 }
 

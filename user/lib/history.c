@@ -41,26 +41,35 @@ static int read_json(const char *path, cJSON **out)
 	return *out ? 0 : -EBADMSG;
 }
 
+static int spec_path(const struct chain_paths *p, uint32_t gen, char *out)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%u.spec.json", p->hist, gen);
+
+	return n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	       const char *result, const char *spec_canonical,
 	       const cJSON *counters)
 {
 	char path[PATH_MAX];
-	cJSON *doc, *spec;
+	cJSON *doc;
 	int err;
 
 	err = mkdir_p(p->hist);
+	if (!err)
+		err = spec_path(p, gen, path);
+	/* The spec goes in a file of its own, as it was hashed: readers of the
+	 * metadata (every apply) never parse a 10 MB document. */
+	if (!err)
+		err = file_write_atomic(path, spec_canonical, strlen(spec_canonical));
 	if (!err)
 		err = hist_path(p, gen, path);
 	if (err)
 		return err;
 	doc = cJSON_CreateObject();
-	spec = cJSON_Parse(spec_canonical);
-	if (!doc || !spec) {
-		cJSON_Delete(doc);
-		cJSON_Delete(spec);
+	if (!doc)
 		return -ENOMEM;
-	}
 	cJSON_AddNumberToObject(doc, "generation", gen);
 	cJSON_AddStringToObject(doc, "sha256", sha256);
 	cJSON_AddNumberToObject(doc, "created", (double)time(NULL));
@@ -68,7 +77,6 @@ int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	cJSON_AddStringToObject(doc, "result", result);
 	if (counters)
 		cJSON_AddItemToObject(doc, "counters", cJSON_Duplicate(counters, 1));
-	cJSON_AddItemToObject(doc, "spec", spec);
 	err = write_json(path, doc);
 	cJSON_Delete(doc);
 	return err;
@@ -80,6 +88,26 @@ int hist_read(const struct chain_paths *p, uint32_t gen, cJSON **out)
 	int err = hist_path(p, gen, path);
 
 	return err ?: read_json(path, out);
+}
+
+int hist_read_spec(const struct chain_paths *p, uint32_t gen, char **text)
+{
+	char path[PATH_MAX];
+	int err = spec_path(p, gen, path);
+
+	return err ?: file_read(path, text, NULL, HIST_MAX_FILE);
+}
+
+int hist_spec_doc(const struct chain_paths *p, uint32_t gen, cJSON **doc)
+{
+	char *text;
+	int err = hist_read_spec(p, gen, &text);
+
+	if (err)
+		return err;
+	*doc = cJSON_Parse(text);
+	free(text);
+	return *doc ? 0 : -EBADMSG;
 }
 
 int hist_set_result(const struct chain_paths *p, uint32_t gen, const char *result)

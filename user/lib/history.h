@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* On-disk history and state of a chain (STATE_DIR/<chain>/):
- *   history/<N>.json  one generation: spec, sha256, times, result, counter
- *                     slots of its rules
+ *   history/<N>.json  one generation: sha256, times, result, counter slots
+ *                     of its rules
+ *   history/<N>.spec.json  its spec, byte for byte as hashed
  *   history/log.jsonl one line per apply, rollback and detach
  *   state.json        the live and previous generation as last committed
  * The kernel is the truth about which generation is live (the root
@@ -31,6 +32,9 @@ int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	       const cJSON *counters);
 /* Read history/<gen>.json; *out freed with cJSON_Delete. */
 int hist_read(const struct chain_paths *p, uint32_t gen, cJSON **out);
+/* The spec of a generation: its text, or parsed. */
+int hist_read_spec(const struct chain_paths *p, uint32_t gen, char **text);
+int hist_spec_doc(const struct chain_paths *p, uint32_t gen, cJSON **doc);
 /* Set result (and the commit time when result is HIST_COMMITTED). */
 int hist_set_result(const struct chain_paths *p, uint32_t gen, const char *result);
 /* Generations with a history file, ascending. */

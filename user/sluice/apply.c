@@ -252,7 +252,7 @@ static void diff_specs(const cJSON *old_spec, const cJSON *new_spec)
 int cmd_diff(int argc, char **argv)
 {
 	const char *file = NULL;
-	cJSON *hist = NULL, *newdoc = NULL, *empty = NULL;
+	cJSON *olddoc_owned = NULL, *newdoc = NULL, *empty = NULL;
 	const cJSON *olddoc;
 	struct spec *s = NULL;
 	struct chain c;
@@ -267,8 +267,8 @@ int cmd_diff(int argc, char **argv)
 	newdoc = cJSON_Parse(s->canonical);
 	have_chain = chain_exists(&cli.chain_opts, s->name) &&
 		     !chain_open(&c, &cli.chain_opts, s->name, 0);
-	if (have_chain && c.live && !hist_read(&c.paths, c.live, &hist)) {
-		olddoc = cJSON_GetObjectItemCaseSensitive(hist, "spec");
+	if (have_chain && c.live && !hist_spec_doc(&c.paths, c.live, &olddoc_owned)) {
+		olddoc = olddoc_owned;
 	} else {
 		empty = cJSON_Parse("{\"spec\":{}}");
 		olddoc = empty;
@@ -286,7 +286,7 @@ int cmd_diff(int argc, char **argv)
 	out_finish();
 	if (have_chain)
 		chain_close(&c);
-	cJSON_Delete(hist);
+	cJSON_Delete(olddoc_owned);
 	cJSON_Delete(empty);
 	cJSON_Delete(newdoc);
 	spec_free(s);

@@ -224,7 +224,7 @@ static void stats_gen(const struct chain *c, uint32_t gen, const char *role)
 int cmd_stats(int argc, char **argv)
 {
 	const cJSON *spec, *fns, *fn, *slots;
-	cJSON *h = NULL;
+	cJSON *h = NULL, *doc = NULL;
 	struct chain c;
 	uint64_t v[2];
 	uint32_t r;
@@ -239,9 +239,8 @@ int cmd_stats(int argc, char **argv)
 	out_str("chain", "chain %s", c.name);
 	out_u64("generation", ", live generation %llu\n\n", c.live);
 	out_arr_begin("functions");
-	if (c.live && !hist_read(&c.paths, c.live, &h)) {
-		spec = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(h, "spec"), "spec");
+	if (c.live && !hist_read(&c.paths, c.live, &h) && !hist_spec_doc(&c.paths, c.live, &doc)) {
+		spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
 		fns = cJSON_GetObjectItemCaseSensitive(spec, "functions");
 		slots = cJSON_GetObjectItemCaseSensitive(h, "counters");
 		cJSON_ArrayForEach(fn, fns) {
@@ -274,6 +273,7 @@ int cmd_stats(int argc, char **argv)
 	out_obj_end();
 	out_finish();
 	cJSON_Delete(h);
+	cJSON_Delete(doc);
 	chain_close(&c);
 	return SL_EXIT_OK;
 }

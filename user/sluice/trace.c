@@ -24,9 +24,8 @@
 #include "probe.h"
 #include "shared/meta.h"
 
-static const cJSON *live_functions(const cJSON *hist)
+static const cJSON *live_functions(const cJSON *doc)
 {
-	const cJSON *doc = cJSON_GetObjectItemCaseSensitive(hist, "spec");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
 
 	return cJSON_GetObjectItemCaseSensitive(spec, "functions");
@@ -95,7 +94,7 @@ int cmd_trace(int argc, char **argv)
 		ret = SL_EXIT_NOT_FOUND;
 		goto out;
 	}
-	if (!hist_read(&c.paths, c.live, &hist))
+	if (!hist_spec_doc(&c.paths, c.live, &hist))
 		fns = live_functions(hist);
 	err = probe_run(c.entry_fd, c.sh.meta_fd, &pkt, &res);
 	if (err) {
