@@ -42,6 +42,7 @@ enum prog_id {
 	P_KEY_DROP,
 	P_KEY_HASH,
 	P_KEY_LPM,
+	P_KEY_BIG,
 	P_META_DROP,
 	P_META_TAIL_DROP,
 	P_META_TAIL_FW,
@@ -55,7 +56,7 @@ enum prog_id {
 };
 
 static const char *const prog_names[P__N] = {
-	"xdp_drop", "key_drop", "key_hash", "key_lpm", "meta_drop", "meta_tail_drop",
+	"xdp_drop", "key_drop", "key_hash", "key_lpm", "key_big", "meta_drop", "meta_tail_drop",
 	"meta_tail_fw", "pkt_drop", "pkt_tail_drop", "pkt_tail_parse", "pkt_tail_chain",
 	"entry_parse", "entry_chain",
 };
@@ -66,6 +67,7 @@ enum fig_id {
 	F_FW_STAGE,	/* fw stage alone */
 	F_HASH,
 	F_LPM,
+	F_BIG,
 	F_TAIL,		/* one tail call */
 	F_PARSE,	/* parser, varying keys, via a tail call */
 	F_PARSE_HOT,	/* parser alone, one packet */
@@ -83,6 +85,7 @@ static const struct fig {
 	[F_FW_STAGE] = { "fw_stage", "fw stage without the tail call", P_META_TAIL_FW, P_META_TAIL_DROP },
 	[F_HASH] = { "hash", "one hash lookup, N entries, varying keys", P_KEY_HASH, P_KEY_DROP },
 	[F_LPM] = { "lpm", "one LPM trie lookup, same N prefixes", P_KEY_LPM, P_KEY_DROP },
+	[F_BIG] = { "rand_load", "one load at a random place of an ARRAY the size of the fw tables", P_KEY_BIG, P_KEY_DROP },
 	[F_TAIL] = { "tail_call", "one tail call", P_META_TAIL_DROP, P_META_DROP },
 	[F_PARSE] = { "parse", "entry program, empty root, varying keys", P_PKT_TAIL_PARSE, P_PKT_TAIL_DROP },
 	[F_PARSE_HOT] = { "parse_hot", "entry program, empty root, one packet", P_ENTRY_PARSE, P_XDP_DROP },
@@ -438,11 +441,13 @@ static int setup_open(struct setup *su, int fam, size_t n, const struct opts *o)
 	if (!su->b)
 		die_err("bench open", errno);
 	su->b->rodata->bench_mask = NKEYS - 1;
+	su->b->rodata->bench_big_n = (uint32_t)(su->img.bytes / 1024 ? su->img.bytes / 1024 : 1);
 	err = bpf_map__set_max_entries(su->b->maps.bench_keys, NKEYS) ?:
 	      bpf_map__set_max_entries(su->b->maps.bench_hash4, fam == 4 ? (uint32_t)n : 1) ?:
 	      bpf_map__set_max_entries(su->b->maps.bench_hash6, fam == 6 ? (uint32_t)n : 1) ?:
 	      bpf_map__set_max_entries(su->b->maps.bench_lpm4, fam == 4 ? (uint32_t)n : 1) ?:
 	      bpf_map__set_max_entries(su->b->maps.bench_lpm6, fam == 6 ? (uint32_t)n : 1) ?:
+	      bpf_map__set_max_entries(su->b->maps.bench_big, su->b->rodata->bench_big_n) ?:
 	      bpf_map__reuse_fd(su->b->maps.sl_meta_scratch, su->sh.meta_fd) ?:
 	      bpf_map__reuse_fd(su->b->maps.sl_drops, su->sh.drops_fd) ?: bench__load(su->b);
 	if (err)
@@ -480,6 +485,7 @@ static int setup_open(struct setup *su, int fam, size_t n, const struct opts *o)
 	su->fd[P_KEY_DROP] = bpf_program__fd(su->b->progs.key_drop);
 	su->fd[P_KEY_HASH] = bpf_program__fd(fam == 4 ? su->b->progs.key_hash4 : su->b->progs.key_hash6);
 	su->fd[P_KEY_LPM] = bpf_program__fd(fam == 4 ? su->b->progs.key_lpm4 : su->b->progs.key_lpm6);
+	su->fd[P_KEY_BIG] = bpf_program__fd(su->b->progs.key_big);
 	su->fd[P_META_DROP] = bpf_program__fd(su->b->progs.meta_drop);
 	su->fd[P_META_TAIL_DROP] = bpf_program__fd(su->b->progs.meta_tail_drop);
 	su->fd[P_META_TAIL_FW] = bpf_program__fd(su->b->progs.meta_tail_fw);
@@ -598,6 +604,22 @@ static void report(struct setup *su, const struct opts *o, int *pass, int *miss)
 			rh.med, rh.max);
 		fprintf(o->csv, "%d,%zu,ratio,lpm_over_fw,%.3f,%.3f,%.3f\n", su->fam, su->n, rl.min,
 			rl.med, rl.max);
+	}
+	{
+		double rb[MAX_ROUNDS];
+		struct stat3 sb;
+
+		for (r = 0; r < o->rounds; r++) {
+			double b = fig_val(su, r, F_BIG);
+
+			rb[r] = b > 0 ? fig_val(su, r, F_FW) / b : INFINITY;
+		}
+		sb = stats(rb, o->rounds);
+		printf("  fw / rand_load = %.2f (per-round min %.2f, max %.2f): the fw stage costs as much as"
+		       " that many random loads from a table of its size\n", sb.med, sb.min, sb.max);
+		if (o->csv)
+			fprintf(o->csv, "%d,%zu,ratio,fw_over_rand_load,%.3f,%.3f,%.3f\n", su->fam, su->n,
+				sb.min, sb.med, sb.max);
 	}
 	if (at_target) {
 		*pass += (rh.med <= target_h) + (rl.med >= 5);

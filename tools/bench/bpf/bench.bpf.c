@@ -8,6 +8,9 @@
  *   key_drop          nothing: the floor of the baselines
  *   key_hash4/6       one hash lookup of the destination address
  *   key_lpm4/6        one LPM trie lookup of the destination address
+ *   key_big           one load at a random place of an ARRAY as big as the
+ *                     fw stage's tables (bench_big_n KiB): the cost of one
+ *                     cache- and TLB-missing access, to read the others by
  *   meta_drop         writes sl_meta as the parser would: floor of the fw stage
  *   meta_tail_fw      ... and tail-calls the real fw stage
  *   meta_tail_drop    ... and tail-calls a program that drops (tail call cost)
@@ -30,6 +33,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Number of precomputed packets minus one (a power of two minus one). */
 const volatile __u32 bench_mask = 0;
+/* Elements (1 KiB each) of bench_big. */
+const volatile __u32 bench_big_n = 1;
 /* The live generator's output device. */
 const volatile __u32 gen_ifindex = 0;
 
@@ -83,6 +88,17 @@ struct {
 	__type(key, struct bench_lpm6_key);
 	__type(value, __u32);
 } bench_lpm6 SEC(".maps");
+
+struct bench_kib {
+	__u32 e[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_kib);
+} bench_big SEC(".maps");
 
 static __always_inline struct bench_key *next_key(void)
 {
@@ -163,6 +179,23 @@ int key_lpm6(struct xdp_md *ctx)
 	lk.plen = 128;
 	__builtin_memcpy(lk.addr, k->daddr, sizeof(lk.addr));
 	return bpf_map_lookup_elem(&bench_lpm6, &lk) ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int key_big(struct xdp_md *ctx)
+{
+	struct bench_key *k = next_key();
+	struct bench_kib *v;
+	__u32 h, i;
+
+	if (!k || !k->daddr[0])
+		return XDP_ABORTED;
+	h = (k->daddr[0] ^ k->daddr[3]) * 2654435761u;
+	i = h % bench_big_n;
+	v = bpf_map_lookup_elem(&bench_big, &i);
+	if (!v)
+		return XDP_ABORTED;
+	return v->e[(h >> 8) & 255] ? XDP_PASS : XDP_DROP;
 }
 
 /* sl_meta as entry.bpf.c leaves it after parsing a TCP/UDP packet. */
