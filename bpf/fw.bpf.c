@@ -13,15 +13,40 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Pick the shortest candidate list of an IPv4 packet; returns its length.
- * The fallback, when no index applies, is every atom. */
+/* The list a leaf names: inline (FW_LPM_LIST) or through the bucket of a
+ * class. Keeps it in s->off and *best when it is no longer than *best. */
+static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
+				    __u32 base, void *bkt_map)
+{
+	struct fw_bucket *b;
+	__u32 off, len, k;
+
+	if (leaf & FW_LPM_LIST) {
+		off = leaf & FW_LIST_MAX_OFF;
+		len = (leaf >> FW_LIST_LEN_SHIFT) & FW_LIST_MAX_LEN;
+	} else {
+		k = base + leaf;
+		b = bpf_map_lookup_elem(bkt_map, &k);
+		if (!b)
+			return; /* inconsistent: keep the list in hand */
+		off = b->off;
+		len = b->len;
+	}
+	if (len <= *best) {
+		*best = len;
+		s->off = off;
+	}
+}
+
+/* Pick the shortest candidate list of an IPv4 packet; returns its length
+ * and sets s->off. The fallback, when no index applies, is every atom:
+ * fw_cand4[0, natoms). Indexes are looked up most selective first, and not
+ * at all once the list in hand is short. */
 static __always_inline __u32 fw_pick4(struct fw_scan *s)
 {
-	__u32 best = fw_cfg.f4.natoms, cls, k, i;
-	struct fw_bucket *b;
+	__u32 best = fw_cfg.f4.natoms, leaf, i;
 
 	s->off = 0;
-	s->direct = 1;
 #pragma unroll
 	for (i = 0; i < 3; i++) {
 		__u8 f = fw_cfg.f4.order[i];
@@ -29,34 +54,25 @@ static __always_inline __u32 fw_pick4(struct fw_scan *s)
 		if (f == FW_IDX_NONE || best <= fw_cfg.f4.scan_good)
 			break;
 		if (f == FW_IDX_SRC)
-			cls = fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0]);
+			leaf = fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0]);
 		else if (f == FW_IDX_DST)
-			cls = fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0]);
+			leaf = fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0]);
 		else if (s->ports == FW_PORTS_KNOWN)
-			cls = fw_port_class(s->dport);
+			leaf = fw_port_class(s->dport);
 		else
 			continue;
-		if (cls == FW_CLS_NONE)
-			continue;
-		k = fw_cfg.f4.base[f] + cls;
-		b = bpf_map_lookup_elem(&fw_bkt4, &k);
-		if (b && b->len <= best) {
-			best = b->len;
-			s->off = b->off;
-			s->direct = 0;
-		}
+		if (leaf != FW_CLS_NONE)
+			fw_take(s, &best, leaf, fw_cfg.f4.base[f], &fw_bkt4);
 	}
 	return best;
 }
 
-static __always_inline __u32 fw_pick6(struct fw_scan *s)
+static __always_inline __u32 fw_pick6(struct fw_scan *s, const struct sl_meta *meta)
 {
-	__u32 best = fw_cfg.f6.natoms, cls, k, i;
-	struct fw_bucket *b;
+	__u32 best = fw_cfg.f6.natoms, leaf, i;
 	const __u32 *a;
 
 	s->off = 0;
-	s->direct = 1;
 #pragma unroll
 	for (i = 0; i < 3; i++) {
 		__u8 f = fw_cfg.f6.order[i];
@@ -64,22 +80,16 @@ static __always_inline __u32 fw_pick6(struct fw_scan *s)
 		if (f == FW_IDX_NONE || best <= fw_cfg.f6.scan_good)
 			break;
 		if (f == FW_IDX_SRC || f == FW_IDX_DST) {
-			a = f == FW_IDX_SRC ? s->saddr : s->daddr;
-			cls = (__u32)fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
+			/* the hash keys are in network order */
+			a = f == FW_IDX_SRC ? meta->saddr : meta->daddr;
+			leaf = (__u32)fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
 		} else if (s->ports == FW_PORTS_KNOWN) {
-			cls = fw_port_class(s->dport);
+			leaf = fw_port_class(s->dport);
 		} else {
 			continue;
 		}
-		if (cls == FW_CLS_NONE)
-			continue;
-		k = fw_cfg.f6.base[f] + cls;
-		b = bpf_map_lookup_elem(&fw_bkt6, &k);
-		if (b && b->len <= best) {
-			best = b->len;
-			s->off = b->off;
-			s->direct = 0;
-		}
+		if (leaf != FW_CLS_NONE)
+			fw_take(s, &best, leaf, fw_cfg.f6.base[f], &fw_bkt6);
 	}
 	return best;
 }
@@ -89,16 +99,17 @@ int fw_stage(struct xdp_md *ctx)
 {
 	struct sl_meta *meta = stage_begin(ctx);
 	struct fw_scan s = {};
-	__u32 len, trace = 0, reason = 0;
-	struct fw_rule *r;
+	__u32 len, trace = 0, reason = 0, i;
 
 	if (!meta)
 		return CTX_ACT_DROP;
 	if (meta->family != 4 && meta->family != 6)
 		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 
-	__builtin_memcpy(s.saddr, meta->saddr, sizeof(s.saddr));
-	__builtin_memcpy(s.daddr, meta->daddr, sizeof(s.daddr));
+	for (i = 0; i < 4; i++) {
+		s.saddr[i] = bpf_ntohl(meta->saddr[i]);
+		s.daddr[i] = bpf_ntohl(meta->daddr[i]);
+	}
 	s.pkt_len = meta->pkt_len;
 	s.proto = meta->l4proto;
 	s.sport = meta->sport;
@@ -110,7 +121,7 @@ int fw_stage(struct xdp_md *ctx)
 	else
 		s.ports = FW_PORTS_NONE;
 
-	len = meta->family == 4 ? fw_pick4(&s) : fw_pick6(&s);
+	len = meta->family == 4 ? fw_pick4(&s) : fw_pick6(&s, meta);
 	if (len > FW_MAX_SCAN)
 		s.res = FW_RES_ERROR;
 	else if (meta->family == 4)
@@ -120,12 +131,9 @@ int fw_stage(struct xdp_md *ctx)
 
 	switch (s.res) {
 	case FW_RES_MATCH:
-		r = bpf_map_lookup_elem(&fw_rules, &s.rule);
-		if (!r)
-			return stage_drop(ctx, meta, SL_DROP_FW_SCAN_LIMIT, 0);
-		fw_count(r->counter, s.pkt_len);
+		fw_count(s.counter, s.pkt_len);
 		trace = s.rule + 1;
-		if (r->action != FW_ACT_ALLOW)
+		if (s.deny)
 			reason = SL_DROP_FW_DENY;
 		break;
 	case FW_RES_NO_PORTS:

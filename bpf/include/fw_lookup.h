@@ -11,6 +11,9 @@
 
 #define FW_CLS_NONE 0xffffffffu
 
+/* Leaves (FW_LPM_LIST or a class) of the address indexes and classes of
+ * the port index all come back as a __u32; FW_CLS_NONE is none. */
+
 /* Entry E of a chunked table (fw_lpm4, fw_port_cls): one inlined array
  * lookup and an indexed load. */
 static __always_inline int fw_entry(void *map, __u32 e, __u32 *v)
@@ -24,10 +27,11 @@ static __always_inline int fw_entry(void *map, __u32 e, __u32 *v)
 	return 0;
 }
 
-/* At most three dependent loads: root (16 bits), then 8 and 8. */
-static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 addr_be)
+/* At most three dependent loads: root (16 bits), then 8 and 8. The address
+ * is in host order. */
+static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a)
 {
-	__u32 a = bpf_ntohl(addr_be), v;
+	__u32 v;
 
 	if (fw_entry(&fw_lpm4, root + (a >> 16), &v))
 		return FW_CLS_NONE;
@@ -76,7 +80,7 @@ __noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2,
 		key.addr[3] = a3 & len->mask[3];
 		v = bpf_map_lookup_elem(&fw_lpm6, &key);
 		if (v) {
-			best = v->cls;
+			best = v->leaf;
 			lo = mid + 1;
 		} else {
 			hi = mid - 1;

@@ -20,22 +20,37 @@
 #define FW_RES_ERROR 3	    /* inconsistent image: fail closed */
 
 struct fw_scan {
-	__u32 saddr[4], daddr[4]; /* network order; IPv4 in [0] */
+	__u32 saddr[4], daddr[4]; /* host order; IPv4 in [0] */
 	__u32 off;		  /* first candidate of the list */
 	__u32 rule;		  /* out: the deciding rule */
+	__u32 counter;		  /* out: its counter slot */
 	__u32 pkt_len;
 	__u16 sport, dport;
 	__u8 proto;
 	__u8 ports;		  /* FW_PORTS_* */
-	__u8 direct;		  /* scan atoms off.. directly, no list */
+	__u8 deny;		  /* out: the deciding rule denies */
 	__u8 res;		  /* out: FW_RES_* */
 };
+
+/* The top len bits (0..32) of a host-order word. */
+static __always_inline __u32 fw_mask(__u32 len)
+{
+	return (__u32)(~0ULL << (32 - len));
+}
+
+/* The same for word w (0..3) of a 128-bit address and a length 0..128. */
+static __always_inline __u32 fw_mask_w(__u32 len, __u32 w)
+{
+	__u32 bits = len > 32 * w ? len - 32 * w : 0;
+
+	return fw_mask(bits > 32 ? 32 : bits);
+}
 
 /* The part of an atom after its addresses and protocol matched: the L4
  * check, audit counting, and the decision. 1 stops the loop. */
 static __always_inline long fw_atom_tail(struct fw_scan *s, __u8 flags,
 					 __u16 slo, __u16 shi, __u16 dlo,
-					 __u16 dhi, __u32 rule)
+					 __u16 dhi, __u32 rule, __u32 counter)
 {
 	if (flags & FW_ATOM_L4) {
 		if (s->ports == FW_PORTS_UNKNOWN) {
@@ -55,73 +70,61 @@ static __always_inline long fw_atom_tail(struct fw_scan *s, __u8 flags,
 	}
 	if (flags & FW_ATOM_AUDIT) {
 		/* Atoms of one rule never overlap: counted once. */
-		fw_count_rule(rule, s->pkt_len);
+		fw_count(counter, s->pkt_len);
 		return 0;
 	}
 	s->res = FW_RES_MATCH;
 	s->rule = rule;
-	return 1;
-}
-
-static __always_inline long fw_scan_error(struct fw_scan *s)
-{
-	s->res = FW_RES_ERROR;
+	s->counter = counter;
+	s->deny = !!(flags & FW_ATOM_DENY);
 	return 1;
 }
 
 static long fw_scan4_cb(__u32 i, void *data)
 {
 	struct fw_scan *s = data;
-	struct fw_atom4 *a;
-	__u32 k = s->off + i, *c;
+	__u32 k = s->off + i;
+	struct fw_atom4 *a = bpf_map_lookup_elem(&fw_cand4, &k);
 
-	if (!s->direct) {
-		c = bpf_map_lookup_elem(&fw_cand4, &k);
-		if (!c)
-			return fw_scan_error(s);
-		k = *c;
+	if (!a) {
+		s->res = FW_RES_ERROR;
+		return 1;
 	}
-	a = bpf_map_lookup_elem(&fw_atoms4, &k);
-	if (!a)
-		return fw_scan_error(s);
-	if ((s->saddr[0] & a->smask) != a->src ||
-	    (s->daddr[0] & a->dmask) != a->dst)
+	if ((s->saddr[0] & fw_mask(a->slen)) != a->src ||
+	    (s->daddr[0] & fw_mask(a->dlen)) != a->dst)
 		return 0;
 	if ((a->flags & FW_ATOM_PROTO) && a->proto != s->proto)
 		return 0;
 	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
-			    a->dport_hi, a->rule);
+			    a->dport_hi, a->rule, a->counter);
 }
 
 static __always_inline int fw_addr6_in(const __u32 *addr, const __u32 *net,
-					const __u32 *mask)
+				       __u32 len)
 {
-	return !(((addr[0] & mask[0]) ^ net[0]) | ((addr[1] & mask[1]) ^ net[1]) |
-		 ((addr[2] & mask[2]) ^ net[2]) | ((addr[3] & mask[3]) ^ net[3]));
+	return !(((addr[0] & fw_mask_w(len, 0)) ^ net[0]) |
+		 ((addr[1] & fw_mask_w(len, 1)) ^ net[1]) |
+		 ((addr[2] & fw_mask_w(len, 2)) ^ net[2]) |
+		 ((addr[3] & fw_mask_w(len, 3)) ^ net[3]));
 }
 
 static long fw_scan6_cb(__u32 i, void *data)
 {
 	struct fw_scan *s = data;
-	struct fw_atom6 *a;
-	__u32 k = s->off + i, *c;
+	__u32 k = s->off + i;
+	struct fw_atom6 *a = bpf_map_lookup_elem(&fw_cand6, &k);
 
-	if (!s->direct) {
-		c = bpf_map_lookup_elem(&fw_cand6, &k);
-		if (!c)
-			return fw_scan_error(s);
-		k = *c;
+	if (!a) {
+		s->res = FW_RES_ERROR;
+		return 1;
 	}
-	a = bpf_map_lookup_elem(&fw_atoms6, &k);
-	if (!a)
-		return fw_scan_error(s);
-	if (!fw_addr6_in(s->saddr, a->src, a->smask) ||
-	    !fw_addr6_in(s->daddr, a->dst, a->dmask))
+	if (!fw_addr6_in(s->saddr, a->src, a->slen) ||
+	    !fw_addr6_in(s->daddr, a->dst, a->dlen))
 		return 0;
 	if ((a->flags & FW_ATOM_PROTO) && a->proto != s->proto)
 		return 0;
 	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
-			    a->dport_hi, a->rule);
+			    a->dport_hi, a->rule, a->counter);
 }
 
 #endif

@@ -23,9 +23,11 @@
  * E / 256. The source root is entries [0, 65536), the destination root
  * [65536, 131072), indexed by the top 16 bits of the address; chunks of 256
  * entries follow, indexed by the next 8 bits, then the last 8. An entry is
- * either a class (FW_LPM_CHUNK clear) or FW_LPM_CHUNK | n, n the number of
- * the chunk holding the next level. Class 0 means "no prefix of this field
- * covers the address".
+ * a leaf (FW_LPM_CHUNK clear) or FW_LPM_CHUNK | n, n the number of the
+ * chunk holding the next level. A leaf is the address's class (0: no prefix
+ * of this field covers it), or, for a short list, the list itself
+ * (FW_LPM_LIST): that saves the bucket lookup. IPv6 hash values (struct
+ * fw_lpm6_val) are leaves too.
  * One map element per chunk: an ARRAY pads every value to 8 bytes, so an
  * array of __u32 would cost twice the memory and could not be filled with
  * one memcpy through mmap. */
@@ -36,6 +38,13 @@
 #define FW_LPM4_DST_ROOT FW_LPM4_ROOT_SIZE
 #define FW_LPM4_FIRST_CHUNK (2 * FW_LPM4_ROOT_SIZE / FW_LPM4_CHUNK_SIZE)
 #define FW_LPM_CHUNK 0x80000000u
+
+/* Leaf = FW_LPM_LIST | len << FW_LIST_LEN_SHIFT | off: the candidate list
+ * fw_cand[off, off + len) of the index; without FW_LPM_LIST, a class. */
+#define FW_LPM_LIST 0x40000000u
+#define FW_LIST_LEN_SHIFT 24
+#define FW_LIST_MAX_LEN 63u	   /* 6 bits */
+#define FW_LIST_MAX_OFF 0xffffffu /* 24 bits */
 
 struct fw_chunk {
 	__u32 e[FW_LPM4_CHUNK_SIZE];
@@ -59,7 +68,7 @@ struct fw_lpm6_key {
 _Static_assert(sizeof(struct fw_lpm6_key) == 20, "fw_lpm6_key ABI");
 
 struct fw_lpm6_val {
-	__u32 cls; /* best matching real prefix class, 0 = none */
+	__u32 leaf; /* of the best matching real prefix (class 0: none) */
 };
 _Static_assert(sizeof(struct fw_lpm6_val) == 4, "fw_lpm6_val ABI");
 
@@ -81,11 +90,14 @@ _Static_assert(sizeof(struct fw_lpm6_len) == 20, "fw_lpm6_len ABI");
  * 256 struct fw_chunk; port p's class is e[p % 256] of chunk p / 256. */
 #define FW_PORT_SPACE 65536u
 
-/* Candidate list of one class: atoms cand[off .. off+len) of the family's
- * candidate array (maps fw_bkt4 / fw_bkt6 index by class, fw_cand4 / fw_cand6
- * hold atom indexes). Class ranges in the bucket arrays: source classes
- * first, then destination classes, then port classes; the stage adds the
- * field's base (in .rodata) to the class the index returned. */
+/* Candidate list of one class: atoms fw_cand[off .. off+len) of the
+ * family's candidate array (maps fw_cand4 / fw_cand6). The array starts
+ * with every atom in rule order, [0, natoms): the fallback list when no
+ * index applies; the lists of the indexes follow, as copies of the atoms, so
+ * a scan reads one contiguous run of memory. Buckets (maps fw_bkt4 /
+ * fw_bkt6) are indexed by class: source classes first, then destination
+ * classes, then port classes; the stage adds the index's base (in .rodata)
+ * to the class the index returned. */
 struct fw_bucket {
 	__u32 off;
 	__u32 len;
@@ -96,35 +108,42 @@ _Static_assert(sizeof(struct fw_bucket) == 8, "fw_bucket ABI");
 #define FW_ATOM_L4 0x01	   /* constrains ports or ICMP type/code */
 #define FW_ATOM_AUDIT 0x02 /* the rule is in audit mode: count, never decide */
 #define FW_ATOM_PROTO 0x04 /* proto is checked (else any protocol) */
+#define FW_ATOM_DENY 0x08  /* the rule denies (else allows) */
 
-/* An atom: src/dst are network order with the host bits zero, so an
- * address matches when (addr & mask) == src. Ports are host order and
- * inclusive; an atom without FW_ATOM_L4 carries 0..65535 in both. Atoms of
- * one rule never overlap (the compiler drops covered prefixes and merges
- * port ranges), so at most one atom per rule matches a packet. */
+/* An atom: one src prefix x one dst prefix x one source port range x one
+ * destination port range of one rule. Addresses are in host order with the
+ * host bits zero; an address matches when its top slen (dlen) bits equal
+ * src (dst); length 0 is "any". Ports are host order and inclusive; an atom
+ * without FW_ATOM_L4 carries 0..65535 in both. Atoms of one rule never
+ * overlap (the compiler drops covered prefixes and merges port ranges), so
+ * at most one atom per rule matches a packet. counter is the rule's slot in
+ * fw_counters: the loader stamps it from fw_rules, so that deciding needs
+ * no other lookup. */
 struct fw_atom4 {
-	__u32 src, smask;
-	__u32 dst, dmask;
+	__u32 src, dst;
 	__u16 sport_lo, sport_hi; /* ICMP: code */
 	__u16 dport_lo, dport_hi; /* ICMP: type */
 	__u32 rule;		  /* index in fw_rules */
+	__u32 counter;
+	__u8 slen, dlen;
 	__u8 proto;		  /* IPPROTO_*, with FW_ATOM_PROTO */
 	__u8 flags;		  /* FW_ATOM_* */
-	__u16 pad;
+	__u32 pad;
 };
 _Static_assert(sizeof(struct fw_atom4) == 32, "fw_atom4 ABI");
 
 struct fw_atom6 {
-	__u32 src[4], smask[4];
-	__u32 dst[4], dmask[4];
+	__u32 src[4], dst[4];	  /* host-order words */
 	__u16 sport_lo, sport_hi;
 	__u16 dport_lo, dport_hi;
 	__u32 rule;
+	__u32 counter;
+	__u8 slen, dlen;
 	__u8 proto;
 	__u8 flags;
-	__u16 pad;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct fw_atom6) == 80, "fw_atom6 ABI");
+_Static_assert(sizeof(struct fw_atom6) == 56, "fw_atom6 ABI");
 
 /* fw_rule.action */
 #define FW_ACT_ALLOW 1
@@ -173,7 +192,7 @@ _Static_assert(sizeof(struct fw_rule_id) == FW_RULE_ID_LEN, "fw_rule_id ABI");
 /* Per address family part of the stage config. */
 struct fw_fam_cfg {
 	__u32 base[3];	  /* bucket of class 0 of each index (FW_IDX_*) */
-	__u32 natoms;	  /* the fallback list: scan atoms 0..natoms-1 directly */
+	__u32 natoms;	  /* the fallback list: fw_cand[0, natoms) */
 	__u32 scan_good;  /* FW_SCAN_GOOD4/6; tests set 0 to take every lookup */
 	__u8 order[3];	  /* indexes to look up, most selective first;
 			   * FW_IDX_NONE ends the list (field unused or not

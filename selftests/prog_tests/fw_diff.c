@@ -154,7 +154,10 @@ static struct spec_port_range *pick_ports(struct rng *r, const struct pools *pl,
 
 static void make_rules(struct rng *r, const struct pools *pl, struct spec_firewall *fw)
 {
-	size_t i, n = chance(r, 80) ? 1 + below(r, 24) : 1 + below(r, 80);
+	/* now and then a big set, whose lists outgrow a leaf (> 63 atoms) */
+	bool big = chance(r, 6);
+	size_t i, n = big ? 120 + below(r, 80) : chance(r, 80) ? 1 + below(r, 24) : 1 + below(r, 80);
+	unsigned pfx_pct = big ? 30 : 55;
 
 	memset(fw, 0, sizeof(*fw));
 	fw->default_action = chance(r, 50) ? SPEC_ACT_ALLOW : SPEC_ACT_DENY;
@@ -168,11 +171,11 @@ static void make_rules(struct rng *r, const struct pools *pl, struct spec_firewa
 		x->audit = chance(r, 15);
 		x->proto = -1;
 		x->icmp_type = x->icmp_code = -1;
-		if (chance(r, 55))
+		if (chance(r, pfx_pct))
 			x->src = pick_prefixes(r, pl, &x->nsrc);
-		if (chance(r, 55))
+		if (chance(r, pfx_pct))
 			x->dst = pick_prefixes(r, pl, &x->ndst);
-		if (chance(r, 65))
+		if (chance(r, big ? 100 : 65)) /* big: no early match-all */
 			x->proto = protos[below(r, 6)];
 		if (x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP || x->proto == IPPROTO_SCTP) {
 			if (chance(r, 25))
@@ -382,7 +385,7 @@ void test_fw_diff(void)
 	struct fw_rig rig;
 	struct tally *want = NULL;
 	long set, i, checks = 0, mismatches = 0, cfg_used[CFG_N] = { 0 };
-	long idx_used[2][3] = { { 0 } };
+	long idx_used[2][3] = { { 0 } }, long_lists = 0;
 	uint32_t max_insns = 0;
 	bool setup_ok;
 	int err;
@@ -415,6 +418,11 @@ void test_fw_diff(void)
 		for (f = 0; f < 2; f++)
 			for (x = 0; x < 3; x++)
 				idx_used[f][x] += !!(f ? img.nclasses6[x] : img.nclasses4[x]);
+		for (x = 0; x < 2; x++) /* a list too long for a leaf: via its bucket */
+			if (img.max_list4[x] > FW_LIST_MAX_LEN || img.max_list6[x] > FW_LIST_MAX_LEN) {
+				long_lists++;
+				break;
+			}
 		err = fw_rig_load(&rig, &img, &log);
 		if (!ASSERT_OK(err, "fw_rig_load")) {
 			if (log)
@@ -498,9 +506,11 @@ void test_fw_diff(void)
 	}
 	printf("  fw_diff: %ld checks (packets and counters) over %ld rule sets, %ld mismatches; max verified_insns %u\n",
 	       checks, set, mismatches, max_insns);
-	printf("  fw_diff: lookup configs default %ld, all %ld, src %ld, dst %ld, port %ld; indexed v4 src/dst/port %ld/%ld/%ld, v6 %ld/%ld/%ld\n",
+	printf("  fw_diff: lookup configs default %ld, all %ld, src %ld, dst %ld, port %ld; indexed v4 src/dst/port %ld/%ld/%ld, v6 %ld/%ld/%ld; address lists longer than a leaf in %ld sets\n",
 	       cfg_used[0], cfg_used[1], cfg_used[2], cfg_used[3], cfg_used[4], idx_used[0][0],
-	       idx_used[0][1], idx_used[0][2], idx_used[1][0], idx_used[1][1], idx_used[1][2]);
+	       idx_used[0][1], idx_used[0][2], idx_used[1][0], idx_used[1][1], idx_used[1][2],
+	       long_lists);
+	ASSERT_GT(long_lists, 0, "some lists longer than a leaf");
 	ASSERT_EQ(mismatches, 0, "mismatches");
 	ASSERT_GT(checks, 0, "checks made");
 	free(want);

@@ -85,13 +85,9 @@ int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log)
 	return 0;
 }
 
-int fw_rig_run(struct fw_rig *r, const struct fw_ref_pkt *p, struct sl_meta *meta,
-	       uint32_t *retval)
+int fw_rig_put(struct fw_rig *r, const struct fw_ref_pkt *p)
 {
-	static uint8_t frame[64]; /* the stage reads only the metadata */
 	struct sl_meta *m = (struct sl_meta *)((char *)r->percpu + (size_t)r->cpu * META_STRIDE);
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
-		    .repeat = 1);
 	uint32_t zero = 0;
 
 	memset(r->percpu, 0, (size_t)r->ncpus * META_STRIDE);
@@ -104,14 +100,37 @@ int fw_rig_run(struct fw_rig *r, const struct fw_ref_pkt *p, struct sl_meta *met
 	m->eth_proto = p->family == 4 ? 0x0800 : p->family == 6 ? 0x86dd : 0x0806;
 	memcpy(m->saddr, p->saddr, sizeof(m->saddr));
 	memcpy(m->daddr, p->daddr, sizeof(m->daddr));
-	if (bpf_map_update_elem(r->sh.meta_fd, &zero, r->percpu, 0))
-		return -errno;
+	return bpf_map_update_elem(r->sh.meta_fd, &zero, r->percpu, 0) ? -errno : 0;
+}
+
+int fw_rig_exec(struct fw_rig *r, uint32_t *retval, uint32_t *ns)
+{
+	static uint8_t frame[64]; /* the stage reads only the metadata */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+
 	if (bpf_prog_test_run_opts(r->so.prog_fd, &opts))
 		return -errno;
+	*retval = opts.retval;
+	if (ns)
+		*ns = opts.duration;
+	return 0;
+}
+
+int fw_rig_run(struct fw_rig *r, const struct fw_ref_pkt *p, struct sl_meta *meta,
+	       uint32_t *retval)
+{
+	uint32_t zero = 0;
+	int err;
+
+	err = fw_rig_put(r, p);
+	if (!err)
+		err = fw_rig_exec(r, retval, NULL);
+	if (err)
+		return err;
 	if (bpf_map_lookup_elem(r->sh.meta_fd, &zero, r->percpu))
 		return -errno;
-	*meta = *m;
-	*retval = opts.retval;
+	*meta = *(struct sl_meta *)((char *)r->percpu + (size_t)r->cpu * META_STRIDE);
 	return 0;
 }
 

@@ -30,7 +30,11 @@ void fw_rig_close(struct fw_rig *r);
 /* Loads img (replacing what was loaded): rule i counts in slot slot0 + i,
  * the default in slot0 + nrules; those slots are zeroed first. */
 int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log);
-/* One packet; meta gets the slot as the stage left it. */
+/* The packet's metadata into the slot; one run of the stage (ns: the
+ * kernel's duration, may be NULL). */
+int fw_rig_put(struct fw_rig *r, const struct fw_ref_pkt *p);
+int fw_rig_exec(struct fw_rig *r, uint32_t *retval, uint32_t *ns);
+/* Both, then meta gets the slot as the stage left it. */
 int fw_rig_run(struct fw_rig *r, const struct fw_ref_pkt *p, struct sl_meta *meta,
 	       uint32_t *retval);
 /* Sum over CPUs of a counter slot. */

@@ -30,11 +30,11 @@ void fw_lists_free(struct fw_lists *l)
 {
 	free(l->cand);
 	free(l->bkt);
+	free(l->cut);
 	l->cand = NULL;
 	l->bkt = NULL;
+	l->cut = NULL;
 	l->ncand = l->cap = l->nbkt = 0;
-	l->max = 0;
-	l->mean = 0;
 	l->indexed = false;
 }
 
@@ -78,39 +78,73 @@ static size_t merge_cut(const uint32_t *a, size_t na, const uint32_t *b,
 
 static void lists_stats(struct fw_lists *l)
 {
-	size_t i, sum = 0;
+	size_t i;
 
-	l->max = 0;
+	l->max = l->total = 0;
+	l->min = SIZE_MAX;
 	for (i = 0; i < l->nbkt; i++) {
-		sum += l->bkt[i].len;
+		l->total += l->bkt[i].len;
 		if (l->bkt[i].len > l->max)
 			l->max = l->bkt[i].len;
+		if (l->bkt[i].len < l->min)
+			l->min = l->bkt[i].len;
 	}
-	l->mean = l->nbkt ? (double)sum / (double)l->nbkt : 0;
+	l->mean = l->nbkt ? (double)l->total / (double)l->nbkt : 0;
 }
 
-int fw_lists_addr(struct fw_fam *fam, int field)
+/* Elements of the ascending list v[0..n) that are <= x. */
+static uint32_t count_le(const uint32_t *v, uint32_t n, uint32_t x)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The list of class c is (atoms of class 0, of c's ancestors and of c)
+ * restricted to indexes <= cut[c], the first atom on that path that surely
+ * matches. Its length, walking the classes in preorder:
+ *   - when c does not cut earlier than its parent, the parent's length plus
+ *     c's own atoms up to the cut (one binary search);
+ *   - when it does, a count along the path: one binary search per
+ *     ancestor, O(depth log n), depth <= 32 (IPv4) or 128 (IPv6).
+ * Nothing is materialised, so an index too big or of no use costs only
+ * this. */
+int fw_lists_addr_size(struct fw_fam *fam, int field)
 {
 	const struct fw_field *f = &fam->f[field];
 	struct fw_lists *l = &fam->idx[field];
-	uint32_t *cut = NULL, c, p, own_cut, k;
-	size_t minlen = SIZE_MAX;
+	uint32_t *stack = NULL, *len = NULL, c, k, own_cut, depth = 0;
 	int err = -ENOMEM;
 
 	memset(l, 0, sizeof(*l));
 	if (!f->n) /* no prefix in the field: every list would be all atoms */
 		return 0;
 	l->nbkt = f->n + 1;
-	l->bkt = calloc(l->nbkt, sizeof(*l->bkt));
-	cut = malloc(l->nbkt * sizeof(*cut));
-	if (!l->bkt || !cut)
-		goto fail;
+	l->cut = malloc(l->nbkt * sizeof(*l->cut));
+	len = malloc(l->nbkt * sizeof(*len));
+	stack = malloc(l->nbkt * sizeof(*stack));
+	if (!l->cut || !len || !stack)
+		goto out;
 	for (c = 0; c <= f->n; c++) {
 		const uint32_t *own = f->by_cls + f->by_cls_off[c];
-		size_t nown = f->by_cls_off[c + 1] - f->by_cls_off[c];
-		const uint32_t *plist = NULL;
-		size_t nplist = 0, len;
+		uint32_t nown = f->by_cls_off[c + 1] - f->by_cls_off[c];
+		uint32_t pcut = NO_CUT, plen = 0, x, d;
 
+		if (c) {
+			while (depth && stack[depth - 1] != f->parent[c])
+				depth--;
+			stack[depth++] = c;
+			pcut = l->cut[f->parent[c]];
+			plen = len[f->parent[c]];
+		}
 		own_cut = NO_CUT;
 		for (k = 0; k < nown; k++) {
 			if (univ_except(&fam->atoms[own[k]], field)) {
@@ -118,42 +152,76 @@ int fw_lists_addr(struct fw_fam *fam, int field)
 				break;
 			}
 		}
-		cut[c] = own_cut;
+		x = l->cut[c] = own_cut < pcut ? own_cut : pcut;
+		if (x == NO_CUT) {
+			len[c] = plen + nown;
+		} else if (x == pcut) {
+			len[c] = plen + count_le(own, nown, x);
+		} else { /* cut by c's own atom: count the whole path */
+			len[c] = count_le(f->by_cls, f->by_cls_off[1], x); /* class 0 */
+			for (d = 0; d < depth; d++) {
+				uint32_t q = stack[d];
+
+				len[c] += count_le(f->by_cls + f->by_cls_off[q],
+						   f->by_cls_off[q + 1] - f->by_cls_off[q], x);
+			}
+		}
+	}
+	l->bkt = malloc(l->nbkt * sizeof(*l->bkt));
+	if (!l->bkt)
+		goto out;
+	for (c = 0; c <= f->n; c++)
+		l->bkt[c] = (struct fw_bucket){ 0, len[c] };
+	lists_stats(l);
+	free(l->bkt);
+	l->bkt = NULL;
+	err = 0;
+out:
+	free(len);
+	free(stack);
+	if (err)
+		fw_lists_free(l);
+	return err;
+}
+
+int fw_lists_addr_build(struct fw_fam *fam, int field)
+{
+	const struct fw_field *f = &fam->f[field];
+	struct fw_lists *l = &fam->idx[field];
+	uint32_t c, p;
+
+	l->cap = l->total ? l->total : 1;
+	l->cand = malloc(l->cap * sizeof(*l->cand));
+	l->bkt = calloc(l->nbkt, sizeof(*l->bkt));
+	if (!l->cand || !l->bkt || !l->cut) {
+		fw_lists_free(l);
+		return -ENOMEM;
+	}
+	for (c = 0; c <= f->n; c++) {
+		const uint32_t *own = f->by_cls + f->by_cls_off[c];
+		size_t nown = f->by_cls_off[c + 1] - f->by_cls_off[c];
+		const uint32_t *plist = NULL;
+		size_t nplist = 0, len;
+
 		if (c) {
 			p = f->parent[c];
-			if (cut[p] < cut[c])
-				cut[c] = cut[p];
+			plist = l->cand + l->bkt[p].off;
 			nplist = l->bkt[p].len;
 		}
-		if (fw_grow((void **)&l->cand, &l->cap, l->ncand, nplist + nown,
-			    sizeof(*l->cand)))
-			goto fail;
-		if (c)
-			plist = l->cand + l->bkt[f->parent[c]].off;
-		len = merge_cut(plist, nplist, own, nown, cut[c], l->cand + l->ncand);
+		len = merge_cut(plist, nplist, own, nown, l->cut[c], l->cand + l->ncand);
 		l->bkt[c].off = (uint32_t)l->ncand;
 		l->bkt[c].len = (uint32_t)len;
 		l->ncand += len;
-		if (len < minlen)
-			minlen = len;
-		if (l->ncand > FW_MAX_CAND_INDEX) {
-			lists_drop(l, "its candidate lists exceed " FW_STR(FW_MAX_CAND_INDEX) " entries");
-			free(cut);
-			return 0;
-		}
 	}
-	free(cut);
-	if (minlen >= fam->n) {
-		lists_drop(l, "every class holds every atom");
-		return 0;
+	free(l->cut);
+	l->cut = NULL;
+	if (l->ncand != l->total) { /* the sizing disagrees: a bug */
+		fw_lists_free(l);
+		return -EFAULT;
 	}
 	l->indexed = true;
 	lists_stats(l);
 	return 0;
-fail:
-	free(cut);
-	fw_lists_free(l);
-	return err;
 }
 
 /* ---- destination ports ---- */
@@ -280,8 +348,8 @@ static int port_class_of(struct port_ctx *pc, uint32_t *cls_out)
 			if (!pc->on[i])
 				continue;
 			same = o->len[i] == c.len[i] &&
-			       !memcmp(cand + o->off[i], cand + c.off[i],
-				       c.len[i] * sizeof(*cand));
+			       (!c.len[i] || !memcmp(cand + o->off[i], cand + c.off[i],
+						     c.len[i] * sizeof(*cand)));
 		}
 		if (same) { /* reuse: forget the lists just appended */
 			*cls_out = pc->table[slot] - 1;
@@ -325,7 +393,8 @@ static void port_active_del(struct port_ctx *pc, uint32_t e, size_t n0)
 	pc->pos[lkey] = at;
 }
 
-int fw_lists_port(struct fw_fam *fam[2], uint32_t *port_cls, size_t *nclasses)
+int fw_lists_port(struct fw_fam *fam[2], const size_t bound[2], uint32_t *port_cls,
+		  size_t *nclasses)
 {
 	struct port_ctx pc = { .fam = { fam[0], fam[1] } };
 	size_t nrange = 0, n0 = fam[0]->n, k, tmpmax = 0, ncon[2] = { 0, 0 };
@@ -338,13 +407,22 @@ int fw_lists_port(struct fw_fam *fam[2], uint32_t *port_cls, size_t *nclasses)
 		for (k = 0; k < fam[i]->n; k++)
 			if (!dport_any(&fam[i]->atoms[k]))
 				ncon[i]++;
-		/* Without a constrained atom every list is every atom. */
+		/* Without a constrained atom every list is every atom. Every
+		 * list holds the unconstrained atoms: when they are as many as
+		 * the address indexes' worst case, no list can do better. */
 		pc.on[i] = ncon[i] > 0;
+		if (pc.on[i] && fam[i]->n - ncon[i] >= bound[i]) {
+			pc.on[i] = false;
+			fam[i]->idx[FW_IDX_PORT].why_not =
+				"every list would be as long as the address indexes' longest";
+		}
+		if (!pc.on[i])
+			continue;
 		nrange += ncon[i];
 		if (ncon[i] > tmpmax)
 			tmpmax = ncon[i];
 	}
-	if (!nrange)
+	if (!pc.on[0] && !pc.on[1])
 		return 0;
 
 	pc.start_off = calloc(FW_PORT_SPACE + 2, sizeof(uint32_t));
@@ -370,7 +448,7 @@ int fw_lists_port(struct fw_fam *fam[2], uint32_t *port_cls, size_t *nclasses)
 
 	/* Counting sort of the constrained atoms by start and by end + 1. */
 	for (i = 0; i < 2; i++) {
-		for (k = 0; k < fam[i]->n; k++) {
+		for (k = 0; pc.on[i] && k < fam[i]->n; k++) {
 			const struct fw_catom *a = &fam[i]->atoms[k];
 
 			if (dport_any(a)) {
@@ -386,7 +464,7 @@ int fw_lists_port(struct fw_fam *fam[2], uint32_t *port_cls, size_t *nclasses)
 		pc.end_off[v + 1] += pc.end_off[v];
 	}
 	for (i = 0; i < 2; i++) {
-		for (k = 0; k < fam[i]->n; k++) {
+		for (k = 0; pc.on[i] && k < fam[i]->n; k++) {
 			const struct fw_catom *a = &fam[i]->atoms[k];
 
 			if (dport_any(a))

@@ -47,10 +47,20 @@ static bool proto_is_icmp(int p)
 	return p == IPPROTO_ICMP || p == IPPROTO_ICMPV6;
 }
 
-static void check_prefixes(const struct spec_prefix *v, size_t n, const char *rp,
-			   const char *key, struct sl_errs *errs)
+/* Paths are made only for an error: formatting one per rule and per
+ * prefix costs more than the checks. */
+#define RULE_ERR(errs, path, i, key, ...)                                      \
+	do {                                                                   \
+		char p_[PATH_LEN];                                             \
+		snprintf(p_, sizeof(p_), "%s.rules[%zu]%s%s", path, i,         \
+			 *(key) ? "." : "", key);                              \
+		errs_add(errs, p_, __VA_ARGS__);                               \
+	} while (0)
+
+static void check_prefixes(const struct spec_prefix *v, size_t n, const char *path,
+			   size_t ri, const char *key, struct sl_errs *errs)
 {
-	char path[PATH_LEN];
+	char k[32];
 	size_t j;
 	int i;
 
@@ -59,13 +69,14 @@ static void check_prefixes(const struct spec_prefix *v, size_t n, const char *rp
 		unsigned max = p->family == 4 ? 32 : 128;
 		bool host = false;
 
-		snprintf(path, sizeof(path), "%s.%s[%zu]", rp, key, j);
 		if (p->family != 4 && p->family != 6) {
-			errs_add(errs, path, "address family %u is neither 4 nor 6", p->family);
+			snprintf(k, sizeof(k), "%s[%zu]", key, j);
+			RULE_ERR(errs, path, ri, k, "address family %u is neither 4 nor 6", p->family);
 			continue;
 		}
 		if (p->plen > max) {
-			errs_add(errs, path, "prefix length %u is over %u", p->plen, max);
+			snprintf(k, sizeof(k), "%s[%zu]", key, j);
+			RULE_ERR(errs, path, ri, k, "prefix length %u is over %u", p->plen, max);
 			continue;
 		}
 		for (i = 0; i < (p->family == 4 ? 1 : 4); i++) {
@@ -76,21 +87,24 @@ static void check_prefixes(const struct spec_prefix *v, size_t n, const char *rp
 		}
 		if (p->family == 4)
 			host |= p->addr[1] || p->addr[2] || p->addr[3];
-		if (host)
-			errs_add(errs, path, "host bits are set below the prefix length %u", p->plen);
+		if (host) {
+			snprintf(k, sizeof(k), "%s[%zu]", key, j);
+			RULE_ERR(errs, path, ri, k, "host bits are set below the prefix length %u",
+				 p->plen);
+		}
 	}
 }
 
-static void check_ports(const struct spec_port_range *v, size_t n, const char *rp,
-			const char *key, struct sl_errs *errs)
+static void check_ports(const struct spec_port_range *v, size_t n, const char *path,
+			size_t ri, const char *key, struct sl_errs *errs)
 {
-	char path[PATH_LEN];
+	char k[32];
 	size_t j;
 
 	for (j = 0; j < n; j++) {
 		if (v[j].lo > v[j].hi) {
-			snprintf(path, sizeof(path), "%s.%s[%zu]", rp, key, j);
-			errs_add(errs, path, "range %u-%u is empty", v[j].lo, v[j].hi);
+			snprintf(k, sizeof(k), "%s[%zu]", key, j);
+			RULE_ERR(errs, path, ri, k, "range %u-%u is empty", v[j].lo, v[j].hi);
 		}
 	}
 }
@@ -98,7 +112,7 @@ static void check_ports(const struct spec_port_range *v, size_t n, const char *r
 static void check_rules(const struct spec_firewall *fw, const char *path,
 			struct sl_errs *errs)
 {
-	char rp[PATH_LEN], p[PATH_LEN];
+	char p[PATH_LEN];
 	size_t i;
 
 	if (fw->default_action != SPEC_ACT_ALLOW && fw->default_action != SPEC_ACT_DENY) {
@@ -113,30 +127,27 @@ static void check_rules(const struct spec_firewall *fw, const char *path,
 	for (i = 0; i < fw->nrules; i++) {
 		const struct spec_fw_rule *r = &fw->rules[i];
 
-		snprintf(rp, sizeof(rp), "%s.rules[%zu]", path, i);
-#define AT(key) (snprintf(p, sizeof(p), "%s.%s", rp, key), p)
 		if (r->id && strlen(r->id) > SPEC_MAX_RULE_ID_LEN)
-			errs_add(errs, AT("id"), "longer than %u characters", SPEC_MAX_RULE_ID_LEN);
+			RULE_ERR(errs, path, i, "id", "longer than %u characters", SPEC_MAX_RULE_ID_LEN);
 		if (r->action != SPEC_ACT_ALLOW && r->action != SPEC_ACT_DENY)
-			errs_add(errs, AT("action"), "must be allow or deny");
+			RULE_ERR(errs, path, i, "action", "must be allow or deny");
 		if (r->proto < -1 || r->proto > 255)
-			errs_add(errs, AT("proto"), "%d is not a protocol number (0-255)", r->proto);
-		check_prefixes(r->src, r->nsrc, rp, "src", errs);
-		check_prefixes(r->dst, r->ndst, rp, "dst", errs);
-		check_ports(r->sports, r->nsports, rp, "srcPorts", errs);
-		check_ports(r->dports, r->ndports, rp, "dstPorts", errs);
+			RULE_ERR(errs, path, i, "proto", "%d is not a protocol number (0-255)", r->proto);
+		check_prefixes(r->src, r->nsrc, path, i, "src", errs);
+		check_prefixes(r->dst, r->ndst, path, i, "dst", errs);
+		check_ports(r->sports, r->nsports, path, i, "srcPorts", errs);
+		check_ports(r->dports, r->ndports, path, i, "dstPorts", errs);
 		if ((r->nsports || r->ndports) && !proto_has_ports(r->proto))
-			errs_add(errs, AT(r->nsports ? "srcPorts" : "dstPorts"),
+			RULE_ERR(errs, path, i, r->nsports ? "srcPorts" : "dstPorts",
 				 "ports need proto tcp, udp or sctp");
 		if (r->icmp_type < -1 || r->icmp_type > 255)
-			errs_add(errs, AT("icmpType"), "%d is not an ICMP type (0-255)", r->icmp_type);
+			RULE_ERR(errs, path, i, "icmpType", "%d is not an ICMP type (0-255)", r->icmp_type);
 		else if (r->icmp_type >= 0 && !proto_is_icmp(r->proto))
-			errs_add(errs, AT("icmpType"), "needs proto icmp or icmpv6");
+			RULE_ERR(errs, path, i, "icmpType", "needs proto icmp or icmpv6");
 		if (r->icmp_code < -1 || r->icmp_code > 255)
-			errs_add(errs, AT("icmpCode"), "%d is not an ICMP code (0-255)", r->icmp_code);
+			RULE_ERR(errs, path, i, "icmpCode", "%d is not an ICMP code (0-255)", r->icmp_code);
 		else if (r->icmp_code >= 0 && r->icmp_type < 0)
-			errs_add(errs, AT("icmpCode"), "needs icmpType");
-#undef AT
+			RULE_ERR(errs, path, i, "icmpCode", "needs icmpType");
 	}
 }
 
@@ -311,18 +322,62 @@ static int expand(const struct spec_firewall *fw, const char *path,
 	return 0;
 }
 
-/* ---- 4. scan bound and lookup order ---- */
+/* ---- 3. which address indexes to build ---- */
 
-static int plan(struct fw_fam *fam, const char *path, struct sl_errs *errs)
+static void lists_drop_why(struct fw_lists *l, const char *why)
+{
+	fw_lists_free(l);
+	l->why_not = why;
+}
+
+/* From the exact list sizes: an index over the cap is not built, nor one
+ * that can never give the shortest list (its shortest list is no shorter
+ * than every list of the other index, or than all atoms). */
+static void choose_addr(struct fw_fam *fam)
+{
+	struct fw_lists *s = &fam->idx[FW_IDX_SRC], *d = &fam->idx[FW_IDX_DST];
+	int i;
+
+	for (i = FW_IDX_SRC; i <= FW_IDX_DST; i++) {
+		struct fw_lists *l = &fam->idx[i];
+
+		if (!l->cut)
+			continue; /* no prefix in the field */
+		if (l->total > FW_MAX_CAND_INDEX)
+			lists_drop_why(l, "its candidate lists would exceed " FW_STR(FW_MAX_CAND_INDEX) " entries");
+		else if (l->min >= fam->n)
+			lists_drop_why(l, "every class holds every atom");
+	}
+	if (s->cut && d->cut) {
+		if (s->min >= d->max)
+			lists_drop_why(s, "its lists are never shorter than the destination index's");
+		else if (d->min >= s->max)
+			lists_drop_why(d, "its lists are never shorter than the source index's");
+	}
+}
+
+/* The worst scan of a packet without ports: the shortest of its address
+ * lists, at worst the longest list of the better index, or every atom. */
+static size_t addr_bound(const struct fw_fam *fam)
 {
 	size_t bound = fam->n;
-	char p[PATH_LEN], detail[512];
-	size_t dl = 0;
 	int i;
 
 	for (i = FW_IDX_SRC; i <= FW_IDX_DST; i++)
 		if (fam->idx[i].indexed && fam->idx[i].max < bound)
 			bound = fam->idx[i].max;
+	return bound;
+}
+
+/* ---- 4. scan bound and lookup order ---- */
+
+static int plan(struct fw_fam *fam, const char *path, struct sl_errs *errs)
+{
+	size_t bound = addr_bound(fam);
+	char p[PATH_LEN], detail[512];
+	size_t dl = 0;
+	int i;
+
 	fam->scan_bound = bound;
 	if (bound <= FW_MAX_SCAN)
 		return 0;
@@ -365,68 +420,53 @@ static void order(const struct fw_fam *fam, struct fw_fam_cfg *fc)
 
 /* ---- image ---- */
 
-static uint32_t mask32(unsigned plen)
-{
-	return plen ? ~0u << (32 - plen) : 0;
-}
-
-static void put_words(__u32 *w, fw_u128 a)
+static void host_words(__u32 *w, fw_u128 a)
 {
 	int i;
 
 	for (i = 0; i < 4; i++)
-		w[i] = htonl((uint32_t)(a >> (96 - 32 * i)));
+		w[i] = (uint32_t)(a >> (96 - 32 * i));
 }
 
-static int image_atoms(const struct fw_fam *fam, struct fw_image *img)
+static void atom4_of(const struct fw_catom *c, const struct fw_image *img,
+		     struct fw_atom4 *a)
 {
-	size_t i;
-
-	if (fam->family == 4) {
-		img->atoms4 = calloc(fam->n ? fam->n : 1, sizeof(*img->atoms4));
-		if (!img->atoms4)
-			return -ENOMEM;
-		img->natoms4 = fam->n;
-	} else {
-		img->atoms6 = calloc(fam->n ? fam->n : 1, sizeof(*img->atoms6));
-		if (!img->atoms6)
-			return -ENOMEM;
-		img->natoms6 = fam->n;
-	}
-	for (i = 0; i < fam->n; i++) {
-		const struct fw_catom *c = &fam->atoms[i];
-
-		if (fam->family == 4) {
-			struct fw_atom4 *a = &img->atoms4[i];
-
-			a->src = htonl((uint32_t)(c->pfx[0].addr >> 96));
-			a->smask = htonl(mask32(c->pfx[0].plen));
-			a->dst = htonl((uint32_t)(c->pfx[1].addr >> 96));
-			a->dmask = htonl(mask32(c->pfx[1].plen));
-			a->sport_lo = c->slo, a->sport_hi = c->shi;
-			a->dport_lo = c->dlo, a->dport_hi = c->dhi;
-			a->rule = c->rule, a->proto = c->proto, a->flags = c->flags;
-		} else {
-			struct fw_atom6 *a = &img->atoms6[i];
-
-			put_words(a->src, c->pfx[0].addr);
-			put_words(a->smask, fw_mask(c->pfx[0].plen));
-			put_words(a->dst, c->pfx[1].addr);
-			put_words(a->dmask, fw_mask(c->pfx[1].plen));
-			a->sport_lo = c->slo, a->sport_hi = c->shi;
-			a->dport_lo = c->dlo, a->dport_hi = c->dhi;
-			a->rule = c->rule, a->proto = c->proto, a->flags = c->flags;
-		}
-	}
-	return 0;
+	memset(a, 0, sizeof(*a));
+	a->src = (uint32_t)(c->pfx[0].addr >> 96);
+	a->dst = (uint32_t)(c->pfx[1].addr >> 96);
+	a->slen = c->pfx[0].plen, a->dlen = c->pfx[1].plen;
+	a->sport_lo = c->slo, a->sport_hi = c->shi;
+	a->dport_lo = c->dlo, a->dport_hi = c->dhi;
+	a->rule = c->rule, a->proto = c->proto;
+	a->flags = c->flags | (img->rules[c->rule].action == FW_ACT_DENY ? FW_ATOM_DENY : 0);
 }
 
-/* The family's indexed lists into one bucket and one candidate array. */
-static int image_lists(const struct fw_fam *fam, struct fw_fam_cfg *fc,
-		       struct fw_bucket **bkt, size_t *nbkt, uint32_t **cand,
-		       size_t *ncand, size_t *ncls, size_t *maxl)
+static void atom6_of(const struct fw_catom *c, const struct fw_image *img,
+		     struct fw_atom6 *a)
 {
+	memset(a, 0, sizeof(*a));
+	host_words(a->src, c->pfx[0].addr);
+	host_words(a->dst, c->pfx[1].addr);
+	a->slen = c->pfx[0].plen, a->dlen = c->pfx[1].plen;
+	a->sport_lo = c->slo, a->sport_hi = c->shi;
+	a->dport_lo = c->dlo, a->dport_hi = c->dhi;
+	a->rule = c->rule, a->proto = c->proto;
+	a->flags = c->flags | (img->rules[c->rule].action == FW_ACT_DENY ? FW_ATOM_DENY : 0);
+}
+
+/* The family's atoms, its lists (atom indexes, concatenated) and its
+ * buckets, whose offsets are positions in map fw_cand: the lists follow the
+ * atoms there. */
+static int image_family(const struct fw_fam *fam, struct fw_image *img,
+			struct fw_fam_cfg *fc)
+{
+	bool v4 = fam->family == 4;
+	size_t *ncls = v4 ? img->nclasses4 : img->nclasses6;
+	size_t *maxl = v4 ? img->max_list4 : img->max_list6;
 	size_t nb = 0, nc = 0, k;
+	struct fw_bucket *bkt;
+	uint32_t *cand;
+	void *atoms;
 	int i;
 
 	for (i = 0; i < 3; i++) {
@@ -435,10 +475,22 @@ static int image_lists(const struct fw_fam *fam, struct fw_fam_cfg *fc,
 		nb += ncls[i];
 		nc += fam->idx[i].indexed ? fam->idx[i].ncand : 0;
 	}
-	*bkt = calloc(nb ? nb : 1, sizeof(**bkt));
-	*cand = calloc(nc ? nc : 1, sizeof(**cand));
-	if (!*bkt || !*cand)
+	bkt = malloc((nb ? nb : 1) * sizeof(*bkt));
+	cand = malloc((nc ? nc : 1) * sizeof(*cand));
+	atoms = calloc(fam->n ? fam->n : 1,
+		       v4 ? sizeof(struct fw_atom4) : sizeof(struct fw_atom6));
+	if (!bkt || !cand || !atoms) {
+		free(bkt);
+		free(cand);
+		free(atoms);
 		return -ENOMEM;
+	}
+	for (k = 0; k < fam->n; k++) {
+		if (v4)
+			atom4_of(&fam->atoms[k], img, (struct fw_atom4 *)atoms + k);
+		else
+			atom6_of(&fam->atoms[k], img, (struct fw_atom6 *)atoms + k);
+	}
 	nb = nc = 0;
 	for (i = 0; i < 3; i++) {
 		const struct fw_lists *l = &fam->idx[i];
@@ -447,14 +499,53 @@ static int image_lists(const struct fw_fam *fam, struct fw_fam_cfg *fc,
 		if (!l->indexed)
 			continue;
 		for (k = 0; k < l->nbkt; k++)
-			(*bkt)[nb + k] = (struct fw_bucket){ (uint32_t)(l->bkt[k].off + nc),
-							     l->bkt[k].len };
-		memcpy(*cand + nc, l->cand, l->ncand * sizeof(**cand));
+			bkt[nb + k] = (struct fw_bucket){
+				(uint32_t)(fam->n + nc + l->bkt[k].off), l->bkt[k].len };
+		memcpy(cand + nc, l->cand, l->ncand * sizeof(*cand));
 		nb += l->nbkt;
 		nc += l->ncand;
 	}
-	*nbkt = nb;
-	*ncand = nc;
+	if (v4) {
+		img->bkt4 = bkt, img->nbkt4 = nb;
+		img->atoms4 = atoms, img->natoms4 = fam->n;
+		img->cand4 = cand, img->ncand4 = nc;
+	} else {
+		img->bkt6 = bkt, img->nbkt6 = nb;
+		img->atoms6 = atoms, img->natoms6 = fam->n;
+		img->cand6 = cand, img->ncand6 = nc;
+	}
+	return 0;
+}
+
+/* What the address index's lookup returns for each class: its list inline
+ * when short enough for a leaf (no bucket lookup then), else the class. */
+static int leaves(const struct fw_fam *fams, const struct fw_image *img,
+		  uint32_t *leaf[2][2])
+{
+	int f, x;
+
+	for (f = 0; f < 2; f++) {
+		const struct fw_fam_cfg *fc = f ? &img->cfg.f6 : &img->cfg.f4;
+		const struct fw_bucket *bkt = f ? img->bkt6 : img->bkt4;
+
+		for (x = FW_FIELD_SRC; x <= FW_FIELD_DST; x++) {
+			const struct fw_lists *l = &fams[f].idx[x];
+			size_t c, n = fams[f].f[x].n + 1;
+
+			leaf[f][x] = malloc(n * sizeof(**leaf[f]));
+			if (!leaf[f][x])
+				return -ENOMEM;
+			for (c = 0; c < n; c++) {
+				const struct fw_bucket *b = &bkt[fc->base[x] + c];
+
+				leaf[f][x][c] = (uint32_t)c;
+				if (l->indexed && b->len <= FW_LIST_MAX_LEN &&
+				    b->off <= FW_LIST_MAX_OFF)
+					leaf[f][x][c] = FW_LPM_LIST |
+							b->len << FW_LIST_LEN_SHIFT | b->off;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -493,7 +584,8 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	struct fw_fam fams[2] = { { .family = 4, .bits = 32 }, { .family = 6, .bits = 128 } };
 	struct fw_fam *fp[2] = { &fams[0], &fams[1] };
 	struct rule_buf rb = { 0 };
-	size_t nerr = errs->n + errs->dropped, i, nports = 0;
+	size_t nerr = errs->n + errs->dropped, i, nports = 0, bound[2];
+	uint32_t *leaf[2][2] = { { NULL, NULL }, { NULL, NULL } };
 	char p[PATH_LEN];
 	int err, f, x;
 
@@ -523,15 +615,24 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 		for (x = FW_FIELD_SRC; x <= FW_FIELD_DST; x++) {
 			err = fw_field_build(&fams[f], x);
 			if (!err)
-				err = fw_lists_addr(&fams[f], x);
+				err = fw_lists_addr_size(&fams[f], x);
 			if (err)
 				goto fail;
 		}
+		choose_addr(&fams[f]);
+		for (x = FW_FIELD_SRC; x <= FW_FIELD_DST; x++) {
+			if (!fams[f].idx[x].cut)
+				continue;
+			err = fw_lists_addr_build(&fams[f], x);
+			if (err)
+				goto fail;
+		}
+		bound[f] = addr_bound(&fams[f]);
 	}
 	img->port_cls = calloc(FW_PORT_SPACE, sizeof(*img->port_cls));
 	if (!img->port_cls)
 		goto nomem;
-	err = fw_lists_port(fp, img->port_cls, &nports);
+	err = fw_lists_port(fp, bound, img->port_cls, &nports);
 	if (err)
 		goto fail;
 	if (!fams[0].idx[FW_IDX_PORT].indexed && !fams[1].idx[FW_IDX_PORT].indexed) {
@@ -553,7 +654,7 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	img->max_scan4 = fams[0].scan_bound;
 	img->max_scan6 = fams[1].scan_bound;
 
-	/* IPv4 DIR-16-8-8 */
+	/* Caps before the memory behind them. */
 	img->lpm4_chunks = fw_lpm4_chunks(&fams[0]);
 	if (img->lpm4_chunks == SIZE_MAX)
 		goto nomem;
@@ -565,7 +666,17 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 		err = -EINVAL;
 		goto fail;
 	}
-	err = fw_lpm4_build(&fams[0], img->lpm4_chunks, &img->lpm4, &img->nlpm4);
+
+	err = image_family(&fams[0], img, &img->cfg.f4);
+	if (!err)
+		err = image_family(&fams[1], img, &img->cfg.f6);
+	if (!err)
+		err = leaves(fams, img, leaf);
+	if (err)
+		goto fail;
+
+	/* IPv4 DIR-16-8-8 */
+	err = fw_lpm4_build(&fams[0], img->lpm4_chunks, leaf[0], &img->lpm4, &img->nlpm4);
 	if (err)
 		goto fail;
 
@@ -573,8 +684,8 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	img->lpm6_lens = calloc(FW_LPM6_LENS_ENTRIES, sizeof(*img->lpm6_lens));
 	if (!img->lpm6_lens)
 		goto nomem;
-	err = fw_lpm6_build(&fams[1], &img->cfg, img->lpm6_lens, FW_LPM6_MAX_ENTRIES, &img->lpm6_keys,
-			    &img->lpm6_vals, &img->nlpm6);
+	err = fw_lpm6_build(&fams[1], &img->cfg, img->lpm6_lens, leaf[1], FW_LPM6_MAX_ENTRIES,
+			    &img->lpm6_keys, &img->lpm6_vals, &img->nlpm6);
 	if (err == -E2BIG) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
@@ -586,24 +697,12 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (err)
 		goto fail;
 
-	err = image_atoms(&fams[0], img);
-	if (!err)
-		err = image_atoms(&fams[1], img);
-	if (!err)
-		err = image_lists(&fams[0], &img->cfg.f4, &img->bkt4, &img->nbkt4, &img->cand4,
-				  &img->ncand4, img->nclasses4, img->max_list4);
-	if (!err)
-		err = image_lists(&fams[1], &img->cfg.f6, &img->bkt6, &img->nbkt6, &img->cand6,
-				  &img->ncand6, img->nclasses6, img->max_list6);
-	if (err)
-		goto fail;
-
 	img->bytes = img->nlpm4 * 4 + img->nlpm6 * (sizeof(struct fw_lpm6_key) + 4) +
 		     FW_LPM6_LENS_ENTRIES * sizeof(struct fw_lpm6_len) +
 		     (img->port_cls ? FW_PORT_SPACE * 4 : 0) +
 		     (img->nbkt4 + img->nbkt6) * sizeof(struct fw_bucket) +
-		     (img->ncand4 + img->ncand6) * 4 + img->natoms4 * sizeof(struct fw_atom4) +
-		     img->natoms6 * sizeof(struct fw_atom6) +
+		     (img->natoms4 + img->ncand4) * sizeof(struct fw_atom4) +
+		     (img->natoms6 + img->ncand6) * sizeof(struct fw_atom6) +
 		     img->nrules * (sizeof(struct fw_rule) + sizeof(struct fw_rule_id));
 	err = 0;
 	goto out;
@@ -612,8 +711,11 @@ nomem:
 fail:
 	fw_image_free(img);
 out:
-	for (f = 0; f < 2; f++)
+	for (f = 0; f < 2; f++) {
 		fam_free(&fams[f]);
+		free(leaf[f][0]);
+		free(leaf[f][1]);
+	}
 	free(rb.pfx[0]);
 	free(rb.pfx[1]);
 	free(rb.rng[0]);

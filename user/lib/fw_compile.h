@@ -14,8 +14,9 @@
 /* Caps, per function (docs/firewall.md, "Memory and caps"). Decimal so that
  * error messages can quote them. */
 #define FW_MAX_ATOMS 1048576	     /* per family: 32 MiB (v4), 80 MiB (v6) */
-#define FW_MAX_CAND_INDEX 4194304    /* entries per index per family: 16 MiB;
-				      * an index over it is not built */
+#define FW_MAX_CAND_INDEX 2097152    /* atoms in one index's lists, per family
+				      * (64 MiB v4, 112 MiB v6): an index over
+				      * it is not built */
 #define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks (1 KiB each) */
 #define FW_LPM6_MAX_ENTRIES 2097152  /* prefixes + markers, both fields */
 
@@ -37,14 +38,18 @@ struct fw_image {
 	struct fw_lpm6_len *lpm6_lens; /* fw_lpm6_lens: FW_LPM6_LENS_ENTRIES */
 	uint32_t *port_cls;	     /* fw_port_cls: FW_PORT_SPACE entries, or
 				      * NULL when no family uses the index */
+	/* Map fw_cand4 holds the atoms (the fallback list) then the index
+	 * lists as copies of atoms: entry natoms4 + k is atoms4[cand4[k]].
+	 * The loader expands it; bucket offsets are positions in the map. */
 	struct fw_bucket *bkt4, *bkt6;
 	size_t nbkt4, nbkt6;
-	uint32_t *cand4, *cand6;
-	size_t ncand4, ncand6;
 	struct fw_atom4 *atoms4;
 	struct fw_atom6 *atoms6;
 	size_t natoms4, natoms6;
-	struct fw_rule *rules;	     /* .counter left 0: the generation fills it */
+	uint32_t *cand4, *cand6;     /* the lists: atom indexes */
+	size_t ncand4, ncand6;
+	struct fw_rule *rules;	     /* .counter left 0: the generation fills
+				      * it, the loader stamps it into the atoms */
 	struct fw_rule_id *ids;
 	size_t nrules;
 

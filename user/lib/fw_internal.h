@@ -67,8 +67,9 @@ struct fw_lists {
 	size_t ncand, cap;
 	struct fw_bucket *bkt;	 /* per class */
 	size_t nbkt;
-	size_t max;		 /* longest list */
+	size_t max, min, total;	 /* list lengths: longest, shortest, sum */
 	double mean;		 /* over classes */
+	uint32_t *cut;		 /* address index: per class, the last atom */
 };
 
 struct fw_fam {
@@ -85,22 +86,30 @@ struct fw_fam {
 int fw_field_build(struct fw_fam *fam, int field);
 void fw_field_free(struct fw_field *f);
 
-/* fw_buckets.c */
-int fw_lists_addr(struct fw_fam *fam, int field);
+/* fw_buckets.c. Address lists in two steps: the exact size of every list
+ * (fw_lists_addr_size, O(n log n)), so that an index too big or of no use
+ * is never built; then the lists (fw_lists_addr_build, O(output)). */
+int fw_lists_addr_size(struct fw_fam *fam, int field);
+int fw_lists_addr_build(struct fw_fam *fam, int field);
 /* Port classes for both families at once: fills port_cls (FW_PORT_SPACE
- * entries) and fam[i]->idx[FW_IDX_PORT]. Returns 0 or -ENOMEM. */
-int fw_lists_port(struct fw_fam *fam[2], uint32_t *port_cls, size_t *nclasses);
+ * entries) and fam[i]->idx[FW_IDX_PORT]. A family's port index is not built
+ * when every one of its lists would be at least bound[i] long (the address
+ * indexes already do as well). Returns 0 or -ENOMEM. */
+int fw_lists_port(struct fw_fam *fam[2], const size_t bound[2], uint32_t *port_cls,
+		  size_t *nclasses);
 void fw_lists_free(struct fw_lists *l);
 
-/* fw_lpm4.c: chunks the two fields need (for the cap), then the table. */
+/* fw_lpm4.c: chunks the two fields need (for the cap), then the table.
+ * leaf[field][class] is what a leaf of that class holds (FW_LPM_LIST or the
+ * class). */
 size_t fw_lpm4_chunks(const struct fw_fam *fam);
-int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t **out,
-		  size_t *nout);
+int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t *const leaf[2],
+		  uint32_t **out, size_t *nout);
 
 /* fw_lpm6.c */
 int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
-		  struct fw_lpm6_len *lens, size_t max_entries, struct fw_lpm6_key **keys,
-		  struct fw_lpm6_val **vals, size_t *n);
+		  struct fw_lpm6_len *lens, uint32_t *const leaf[2], size_t max_entries,
+		  struct fw_lpm6_key **keys, struct fw_lpm6_val **vals, size_t *n);
 
 /* Caps that are only a compiler's business (the others: fw_compile.h). */
 #define FW_PORT_WORK_FACTOR 4 /* port lists: work before giving up, x cap */

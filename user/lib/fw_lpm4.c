@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* IPv4 address classes as a DIR-16-8-8 table (layout in shared/fw.h): one
  * 65536-entry root per field indexed by the top 16 bits, then 256-entry
- * chunks for the next 8 and the last 8 bits. Prefixes are written in
+ * chunks for the next 8 and the last 8 bits; a leaf holds the class's
+ * list or the class (fw.h). Prefixes are written in
  * ascending length order, so a longer prefix overwrites the entries of the
  * shorter ones it is nested in, and a new chunk starts as a copy of the
  * entry it replaces: the table gives every address its deepest covering
@@ -79,8 +80,8 @@ static uint32_t chunk_of(uint32_t *t, uint32_t *e, uint32_t *next)
 	return c;
 }
 
-int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t **out,
-		  size_t *nout)
+int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t *const leaf[2],
+		  uint32_t **out, size_t *nout)
 {
 	size_t n = 2 * (size_t)FW_LPM4_ROOT_SIZE + nchunks * FW_LPM4_CHUNK_SIZE;
 	uint32_t *t, *order = NULL, next = FW_LPM4_FIRST_CHUNK;
@@ -88,12 +89,15 @@ int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t **out,
 	size_t i;
 	int field, l;
 
-	t = calloc(n, sizeof(*t));
+	/* Roots start as class 0; every chunk is written whole when made. */
+	t = malloc(n * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	for (field = 0; field < 2; field++) {
 		const struct fw_field *f = &fam->f[field];
 		uint32_t root = field == FW_FIELD_SRC ? FW_LPM4_SRC_ROOT : FW_LPM4_DST_ROOT;
+
+		fill(t, root, FW_LPM4_ROOT_SIZE, leaf[field][0]);
 
 		/* Classes by ascending length (counting sort). */
 		free(order);
@@ -110,7 +114,7 @@ int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t **out,
 
 		for (i = 0; i < f->n; i++) {
 			const struct fw_pfx *p = &f->pfx[order[i]];
-			uint32_t cls = order[i] + 1, a = pfx4(p), c;
+			uint32_t cls = leaf[field][order[i] + 1], a = pfx4(p), c;
 			uint32_t *e;
 
 			if (p->plen <= 16) {

@@ -66,26 +66,45 @@ static int tab_put(struct tab *t, const struct fw_lpm6_key *k, uint32_t cls)
 
 		if (!memcmp(&t->keys[i], k, sizeof(*k)))
 			/* The same key has the same bmp, whoever put it. */
-			return t->vals[i].cls == cls ? 0 : -EFAULT;
+			return t->vals[i].leaf == cls ? 0 : -EFAULT;
 	}
 	if (t->n == t->cap)
 		return -E2BIG; /* sized for the worst case: cannot happen */
 	t->keys[t->n] = *k;
-	t->vals[t->n].cls = cls;
+	t->vals[t->n].leaf = cls;
 	t->slot[s] = (uint32_t)++t->n;
 	return 0;
 }
 
 int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
-		  struct fw_lpm6_len *lens_out, size_t max_entries, struct fw_lpm6_key **keys,
-		  struct fw_lpm6_val **vals, size_t *n)
+		  struct fw_lpm6_len *lens_out, uint32_t *const leaf[2], size_t max_entries,
+		  struct fw_lpm6_key **keys, struct fw_lpm6_val **vals, size_t *n)
 {
 	struct tab t = { 0 };
 	size_t worst = 0, c;
 	int field, err = -ENOMEM;
 
-	for (field = 0; field < 2; field++)
-		worst += fam->f[field].n * 9; /* the prefix + up to 8 markers */
+	/* Entries at most: each prefix and the markers on its search path,
+	 * whose number depends only on the index of its length. */
+	for (field = 0; field < 2; field++) {
+		const struct fw_field *f = &fam->f[field];
+		int path[129] = { 0 }, idx[129], nl = 0, l, lo, hi, mid;
+		bool has[129] = { false };
+
+		for (c = 0; c < f->n; c++)
+			has[f->pfx[c].plen] = true;
+		for (l = 1; l <= 128; l++)
+			if (has[l])
+				idx[l] = nl++;
+		for (l = 0; l < nl; l++)
+			for (lo = 0, hi = nl - 1; (mid = (lo + hi) / 2) != l;)
+				if (mid < l)
+					path[l]++, lo = mid + 1;
+				else
+					hi = mid - 1;
+		for (c = 0; c < f->n; c++)
+			worst += 1 + (size_t)path[idx[f->pfx[c].plen]];
+	}
 	t.cap = worst ? worst : 1;
 	t.keys = malloc(t.cap * sizeof(*t.keys));
 	t.vals = malloc(t.cap * sizeof(*t.vals));
@@ -139,7 +158,7 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 				}
 			}
 			key_make(&key, field, p->plen, p->addr);
-			err = tab_put(&t, &key, (uint32_t)(c + 1));
+			err = tab_put(&t, &key, leaf[field][c + 1]);
 			if (err)
 				goto out;
 			/* Markers from the longest down: the bmp only moves up
@@ -151,7 +170,7 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 				while (a && f->pfx[a - 1].plen > L)
 					a = f->parent[a];
 				key_make(&key, field, L, p->addr);
-				err = tab_put(&t, &key, a);
+				err = tab_put(&t, &key, leaf[field][a]);
 				if (err)
 					goto out;
 			}

@@ -38,10 +38,8 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 		{ skel->maps.fw_port_cls, img->port_cls ? FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE : 0 },
 		{ skel->maps.fw_bkt4, img->nbkt4 },
 		{ skel->maps.fw_bkt6, img->nbkt6 },
-		{ skel->maps.fw_cand4, img->ncand4 },
-		{ skel->maps.fw_cand6, img->ncand6 },
-		{ skel->maps.fw_atoms4, img->natoms4 },
-		{ skel->maps.fw_atoms6, img->natoms6 },
+		{ skel->maps.fw_cand4, img->natoms4 + img->ncand4 },
+		{ skel->maps.fw_cand6, img->natoms6 + img->ncand6 },
 		{ skel->maps.fw_rules, img->nrules },
 		{ skel->maps.fw_rule_ids, img->nrules },
 	};
@@ -58,40 +56,92 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 	return 0;
 }
 
-/* A big ARRAY through a shared mapping: one memcpy instead of a syscall
- * copy per element. Unmapped before the freeze (a writable mapping would
- * make bpf_map_freeze fail with EBUSY). The value size must be a multiple
- * of 8: the kernel pads ARRAY values to 8 bytes, in the mapping too. */
-static int fill_mmap(struct bpf_map *map, const void *data, size_t bytes)
+/* A mapping of an ARRAY map (BPF_F_MMAPABLE). The value size must be a
+ * multiple of 8: the kernel pads ARRAY values to 8 bytes, in the mapping
+ * too. Unmap before the freeze: a writable mapping makes bpf_map_freeze
+ * fail with EBUSY. */
+static void *map_mmap(struct bpf_map *map, size_t *len)
 {
-	size_t len = (size_t)bpf_map__max_entries(map) * bpf_map__value_size(map);
 	long page = sysconf(_SC_PAGESIZE);
 	void *m;
 
-	if (!bytes)
+	if (bpf_map__value_size(map) % 8) {
+		errno = EINVAL;
+		return NULL;
+	}
+	*len = (size_t)bpf_map__max_entries(map) * bpf_map__value_size(map);
+	*len = (*len + (size_t)page - 1) & ~((size_t)page - 1);
+	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* A big ARRAY through a shared mapping: one memcpy instead of a syscall
+ * copy per element. */
+static int fill_mmap(struct bpf_map *map, const void *data, size_t n)
+{
+	size_t bytes = n * bpf_map__value_size(map), len;
+	void *m;
+
+	if (!n)
 		return 0;
-	if (bpf_map__value_size(map) % 8 || bytes > len)
-		return -EINVAL;
-	len = (len + (size_t)page - 1) & ~((size_t)page - 1);
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-	if (m == MAP_FAILED)
+	m = map_mmap(map, &len);
+	if (!m)
 		return -errno;
+	if (bytes > len) {
+		munmap(m, len);
+		return -EINVAL;
+	}
 	memcpy(m, data, bytes);
 	munmap(m, len);
 	return 0;
 }
 
-/* An ARRAY from index 0, in one BPF_MAP_UPDATE_BATCH. */
-static int fill_array(struct bpf_map *map, const void *vals, size_t n, uint32_t *keys)
+/* Map fw_cand: the atoms with each rule's counter slot stamped in (the
+ * slots are given after compiling, by the generation), then the lists as
+ * copies of them. Written once, straight into the mapping. */
+#define FILL_CAND(T, m, atoms, natoms, cand, ncand, img)                       \
+	do {                                                                   \
+		T *m_ = (T *)(m);                                              \
+		size_t i_;                                                     \
+		memcpy(m_, atoms, (natoms) * sizeof(T));                       \
+		for (i_ = 0; i_ < (natoms); i_++)                              \
+			m_[i_].counter = m_[i_].rule < (img)->nrules ?          \
+					 (img)->rules[m_[i_].rule].counter : 0; \
+		for (i_ = 0; i_ < (ncand); i_++)                               \
+			m_[(natoms) + i_] = m_[(cand)[i_]];                    \
+	} while (0)
+
+static int fill_cand(struct bpf_map *map, const struct fw_image *img, int family)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t count = (uint32_t)n;
-	size_t i;
+	size_t n = family == 4 ? img->natoms4 + img->ncand4 : img->natoms6 + img->ncand6;
+	size_t len;
+	void *m;
 
 	if (!n)
 		return 0;
-	for (i = 0; i < n; i++)
-		keys[i] = (uint32_t)i;
+	m = map_mmap(map, &len);
+	if (!m)
+		return -errno;
+	if (n * bpf_map__value_size(map) > len) {
+		munmap(m, len);
+		return -EINVAL;
+	}
+	if (family == 4)
+		FILL_CAND(struct fw_atom4, m, img->atoms4, img->natoms4, img->cand4, img->ncand4, img);
+	else
+		FILL_CAND(struct fw_atom6, m, img->atoms6, img->natoms6, img->cand6, img->ncand6, img);
+	munmap(m, len);
+	return 0;
+}
+
+/* An ARRAY from index 0, in one BPF_MAP_UPDATE_BATCH. */
+static int fill_batch(struct bpf_map *map, const void *keys, const void *vals, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t count = (uint32_t)n;
+
+	if (!n)
+		return 0;
 	if (bpf_map_update_batch(bpf_map__fd(map), keys, vals, &count, &opts))
 		return -errno;
 	return count == n ? 0 : -EIO;
@@ -99,52 +149,32 @@ static int fill_array(struct bpf_map *map, const void *vals, size_t n, uint32_t 
 
 static int fill_maps(struct fw *skel, const struct fw_image *img)
 {
-	size_t nkeys = 1, i;
-	uint32_t *keys;
-	int err = 0;
+	uint32_t keys[FW_LPM6_LENS_ENTRIES], i;
+	int err;
 
-	size_t ns[] = { FW_LPM6_LENS_ENTRIES, img->nbkt4, img->nbkt6, img->ncand4, img->ncand6,
-			img->natoms4, img->natoms6, img->nrules };
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
-		if (ns[i] > nkeys)
-			nkeys = ns[i];
-	keys = malloc(nkeys * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-
-	err = fill_mmap(skel->maps.fw_lpm4, img->lpm4, img->nlpm4 * sizeof(*img->lpm4));
+	for (i = 0; i < FW_LPM6_LENS_ENTRIES; i++)
+		keys[i] = i;
+	err = fill_mmap(skel->maps.fw_lpm4, img->lpm4, img->nlpm4 / FW_LPM4_CHUNK_SIZE);
 	if (!err && img->port_cls)
 		err = fill_mmap(skel->maps.fw_port_cls, img->port_cls,
-				FW_PORT_SPACE * sizeof(*img->port_cls));
-	if (!err && img->nlpm6) {
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		uint32_t count = (uint32_t)img->nlpm6;
-
-		if (bpf_map_update_batch(bpf_map__fd(skel->maps.fw_lpm6), img->lpm6_keys,
-					 img->lpm6_vals, &count, &opts))
-			err = -errno;
-		else if (count != img->nlpm6)
-			err = -EIO;
-	}
+				FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE);
 	if (!err)
-		err = fill_array(skel->maps.fw_lpm6_lens, img->lpm6_lens, FW_LPM6_LENS_ENTRIES, keys);
+		err = fill_mmap(skel->maps.fw_bkt4, img->bkt4, img->nbkt4);
 	if (!err)
-		err = fill_array(skel->maps.fw_bkt4, img->bkt4, img->nbkt4, keys);
+		err = fill_mmap(skel->maps.fw_bkt6, img->bkt6, img->nbkt6);
 	if (!err)
-		err = fill_array(skel->maps.fw_bkt6, img->bkt6, img->nbkt6, keys);
+		err = fill_cand(skel->maps.fw_cand4, img, 4);
 	if (!err)
-		err = fill_array(skel->maps.fw_cand4, img->cand4, img->ncand4, keys);
+		err = fill_cand(skel->maps.fw_cand6, img, 6);
 	if (!err)
-		err = fill_array(skel->maps.fw_cand6, img->cand6, img->ncand6, keys);
+		err = fill_mmap(skel->maps.fw_rules, img->rules, img->nrules);
 	if (!err)
-		err = fill_array(skel->maps.fw_atoms4, img->atoms4, img->natoms4, keys);
+		err = fill_mmap(skel->maps.fw_rule_ids, img->ids, img->nrules);
 	if (!err)
-		err = fill_array(skel->maps.fw_atoms6, img->atoms6, img->natoms6, keys);
+		err = fill_batch(skel->maps.fw_lpm6, img->lpm6_keys, img->lpm6_vals, img->nlpm6);
 	if (!err)
-		err = fill_array(skel->maps.fw_rules, img->rules, img->nrules, keys);
-	if (!err)
-		err = fill_array(skel->maps.fw_rule_ids, img->ids, img->nrules, keys);
-	free(keys);
+		err = fill_batch(skel->maps.fw_lpm6_lens, keys, img->lpm6_lens,
+				 FW_LPM6_LENS_ENTRIES);
 	return err;
 }
 
@@ -215,11 +245,10 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 
 	{
 		struct bpf_map *pin[] = {
-			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,   skel->maps.fw_lpm6_lens,
-			skel->maps.fw_port_cls,
-			skel->maps.fw_bkt4,  skel->maps.fw_bkt6,   skel->maps.fw_cand4,
-			skel->maps.fw_cand6, skel->maps.fw_atoms4, skel->maps.fw_atoms6,
-			skel->maps.fw_rules, skel->maps.fw_rule_ids, skel->maps.rodata,
+			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,  skel->maps.fw_lpm6_lens,
+			skel->maps.fw_port_cls, skel->maps.fw_bkt4, skel->maps.fw_bkt6,
+			skel->maps.fw_cand4, skel->maps.fw_cand6, skel->maps.fw_rules,
+			skel->maps.fw_rule_ids, skel->maps.rodata,
 		};
 
 		for (i = 0; i < sizeof(pin) / sizeof(pin[0]); i++) {
