@@ -95,6 +95,12 @@ if [ ! -d "/lib/modules/$KVER/kernel" ] && [ -n "${VMTEST_MODDIR:-}" ]; then
 		mount --bind "$VMTEST_MODDIR" "/lib/modules/$KVER" ||
 		log "cannot bind $VMTEST_MODDIR at /lib/modules/$KVER: no module autoloading"
 fi
+# Its config too, for tools that read /boot/config-$(uname -r) (bpftool
+# feature probe).
+if [ -n "${VMTEST_MODDIR:-}" ] && [ ! -e "/boot/config-$KVER" ] &&
+	[ -f "$VMTEST_MODDIR/../../../boot/config-$KVER" ]; then
+	cp "$VMTEST_MODDIR/../../../boot/config-$KVER" "/boot/config-$KVER" 2>/dev/null || true
+fi
 [ -x /sbin/modprobe ] || log "no /sbin/modprobe (kmod) on the host root: no module autoloading"
 [ -d /sys/module/veth ] || modprobe veth 2>/dev/null ||
 	log "veth is not loaded: the netns tests will fail"
