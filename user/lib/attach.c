@@ -200,3 +200,62 @@ int attach_list(const char *pin_dir, struct attach_info **out, size_t *n)
 	*n = cnt;
 	return 0;
 }
+
+cJSON *attach_to_json(const struct spec *s)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; arr && i < s->nattach; i++) {
+		o = cJSON_CreateObject();
+		if (!o) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddStringToObject(o, "interface", s->attach[i].ifname);
+		cJSON_AddStringToObject(o, "hook", spec_hook_str(s->attach[i].hook));
+		if (s->attach[i].hook == SPEC_HOOK_XDP)
+			cJSON_AddStringToObject(o, "mode", spec_xdp_mode_str(s->attach[i].mode));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+int attach_from_json(const cJSON *arr, struct spec_attach **out, size_t *n)
+{
+	static const enum spec_hook hooks[] = {
+		SPEC_HOOK_XDP, SPEC_HOOK_TC_INGRESS, SPEC_HOOK_TC_EGRESS,
+	};
+	struct spec_attach *v;
+	const cJSON *o;
+	size_t i = 0, k;
+
+	v = calloc(cJSON_GetArraySize(arr) + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	cJSON_ArrayForEach(o, arr) {
+		const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(o, "interface");
+		const cJSON *hook = cJSON_GetObjectItemCaseSensitive(o, "hook");
+		const cJSON *mode = cJSON_GetObjectItemCaseSensitive(o, "mode");
+
+		if (!cJSON_IsString(ifn) || !cJSON_IsString(hook) ||
+		    strlen(ifn->valuestring) >= IF_NAMESIZE)
+			goto bad;
+		snprintf(v[i].ifname, sizeof(v[i].ifname), "%s", ifn->valuestring);
+		for (k = 0; k < sizeof(hooks) / sizeof(hooks[0]); k++)
+			if (!strcmp(hook->valuestring, spec_hook_str(hooks[k])))
+				v[i].hook = hooks[k];
+		if (!v[i].hook)
+			goto bad;
+		v[i].mode = cJSON_IsString(mode) &&
+			    !strcmp(mode->valuestring, spec_xdp_mode_str(SPEC_XDP_GENERIC)) ?
+			    SPEC_XDP_GENERIC : SPEC_XDP_NATIVE;
+		i++;
+	}
+	*out = v;
+	*n = i;
+	return 0;
+bad:
+	free(v);
+	return -EBADMSG;
+}

@@ -10,6 +10,7 @@
 #include "spec.h"
 #include "pin.h"
 #include "errs.h"
+#include <cjson/cJSON.h>
 
 struct attach_info {
 	char pin_name[64];	/* link_<ifname>_<hook> */
@@ -30,5 +31,8 @@ int attach_reconcile(const char *pin_dir, int entry_fd, const struct spec *s,
 /* Pinned links of a chain. */
 int attach_list(const char *pin_dir, struct attach_info **out, size_t *n);
 void attach_unpin(const char *pin_dir, char **names, size_t n);
+/* A spec's attach list as JSON (for the history) and back. */
+cJSON *attach_to_json(const struct spec *s);
+int attach_from_json(const cJSON *arr, struct spec_attach **out, size_t *n);
 
 #endif

@@ -160,9 +160,9 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 		goto out;
 	}
 	for (k = 0; k < 2 && !err; k++) {
-		if (!gens[k] || hist_read(&c->paths, gens[k], &h))
+		if (!gens[k] || hist_counters(&c->paths, gens[k], &h))
 			continue;
-		err = slots_load(&sa, cJSON_GetObjectItemCaseSensitive(h, "counters"));
+		err = slots_load(&sa, h);
 		cJSON_Delete(h);
 	}
 	for (i = 0; i < s->nfns && !err; i++) {
@@ -327,6 +327,7 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	struct gen_build b = { .g = { .chain_fd = -1, .gen_stats_fd = -1 } };
 	char **added = NULL, path[64];
 	size_t nadded = 0, i;
+	cJSON *attach;
 	int old_stage0 = -1, err;
 	uint64_t t0 = now_ns(), t1;
 	bool had_counters = c->sh.fw_counters_fd >= 0;
@@ -395,7 +396,10 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 		errs_add(errs, NULL, "cannot pin generation %u: %s", b.gen, strerror(-err));
 		goto fail;
 	}
-	err = hist_write(&c->paths, b.gen, s->sha256, HIST_STAGED, s->canonical, b.counters);
+	attach = attach_to_json(s);
+	err = attach ? hist_write(&c->paths, b.gen, s->sha256, HIST_STAGED, s->canonical,
+				  attach, b.counters) : -ENOMEM;
+	cJSON_Delete(attach);
 	if (!err)
 		err = fault_at("history");
 	if (err) {
@@ -460,6 +464,60 @@ out:
 	return err;
 }
 
+/* Warm: the same one-slot update as a commit, no rebuild, no spec parse:
+ * only the small history metadata (its attach points and hash) is read. */
+static int rollback_warm(struct chain *c, uint32_t gen, struct apply_result *res,
+			 struct sl_errs *errs)
+{
+	struct spec attach_only = {};
+	char **added = NULL;
+	size_t nadded = 0, i;
+	uint32_t old_live = c->live;
+	uint64_t t0;
+	cJSON *meta = NULL;
+	int stage0, err;
+
+	err = hist_read(&c->paths, gen, &meta);
+	if (!err)
+		err = attach_from_json(cJSON_GetObjectItemCaseSensitive(meta, "attach"),
+				       &attach_only.attach, &attach_only.nattach);
+	if (err) {
+		errs_add(errs, NULL, "the history of generation %u is unreadable: %s", gen,
+			 strerror(-err));
+		goto out;
+	}
+	stage0 = gen_pin_get(c, gen, "stage_0");
+	if (stage0 < 0) {
+		err = stage0;
+		errs_add(errs, NULL, "generation %u is not pinned: %s", gen, strerror(-err));
+		goto out;
+	}
+	t0 = now_ns();
+	err = root_set(c, stage0);
+	res->commit_ns = now_ns() - t0;
+	close(stage0);
+	if (err) {
+		errs_add(errs, NULL, "rollback to generation %u failed: %s", gen, strerror(-err));
+		goto out;
+	}
+	/* Its attach points may differ from the live one's. */
+	err = attach_reconcile(c->paths.pin, c->entry_fd, &attach_only, &added, &nadded, errs);
+	for (i = 0; i < nadded; i++)
+		free(added[i]);
+	free(added);
+	c->prev = old_live;
+	c->live = gen;
+	state_write(&c->paths, c->live, c->prev);
+	hist_log(&c->paths, "rollback", gen, hist_str(meta, "sha256"),
+		 err ? "attach-failed" : "committed", NULL);
+	res->gen = gen;
+	res->prev = c->prev;
+out:
+	free(attach_only.attach);
+	cJSON_Delete(meta);
+	return err;
+}
+
 int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 		 struct sl_errs *errs)
 {
@@ -467,8 +525,7 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 	struct spec *s = NULL;
 	char reason[64];
 	char *text = NULL;
-	int stage0, err;
-	uint32_t old_live = c->live;
+	int err;
 
 	memset(res, 0, sizeof(*res));
 	if (!gen)
@@ -483,6 +540,9 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 		res->unchanged = true;
 		return 0;
 	}
+	if (gen == c->prev)
+		return rollback_warm(c, gen, res, errs);
+	/* Cold: rebuild it from history as a new generation. */
 	err = hist_read_spec(&c->paths, gen, &text);
 	if (err) {
 		errs_add(errs, NULL, "generation %u is not in the history of chain %s", gen, c->name);
@@ -493,39 +553,6 @@ int gen_rollback(struct chain *c, uint32_t gen, struct apply_result *res,
 		err = -EINVAL;
 		goto out;
 	}
-	if (gen == c->prev) {
-		/* Warm: the same one-slot update as a commit, no rebuild. */
-		uint64_t t0 = now_ns();
-		char **added = NULL;
-		size_t nadded = 0, i;
-
-		stage0 = gen_pin_get(c, gen, "stage_0");
-		if (stage0 < 0) {
-			err = stage0;
-			errs_add(errs, NULL, "generation %u is not pinned: %s", gen, strerror(-err));
-			goto out;
-		}
-		err = root_set(c, stage0);
-		res->commit_ns = now_ns() - t0;
-		close(stage0);
-		if (err) {
-			errs_add(errs, NULL, "rollback to generation %u failed: %s", gen, strerror(-err));
-			goto out;
-		}
-		/* Its attach points may differ from the live one's. */
-		err = attach_reconcile(c->paths.pin, c->entry_fd, s, &added, &nadded, errs);
-		for (i = 0; i < nadded; i++)
-			free(added[i]);
-		free(added);
-		c->prev = old_live;
-		c->live = gen;
-		state_write(&c->paths, c->live, c->prev);
-		hist_log(&c->paths, "rollback", gen, s->sha256, err ? "attach-failed" : "committed", NULL);
-		res->gen = gen;
-		res->prev = c->prev;
-		goto out;
-	}
-	/* Cold: rebuild it from history as a new generation. */
 	snprintf(reason, sizeof(reason), "rollback to %u", gen);
 	o.reason = reason;
 	err = gen_apply(c, s, &o, res, errs);

@@ -41,16 +41,22 @@ static int read_json(const char *path, cJSON **out)
 	return *out ? 0 : -EBADMSG;
 }
 
-static int spec_path(const struct chain_paths *p, uint32_t gen, char *out)
+static int part_path(const struct chain_paths *p, uint32_t gen, const char *part,
+		     char *out)
 {
-	int n = snprintf(out, PATH_MAX, "%s/%u.spec.json", p->hist, gen);
+	int n = snprintf(out, PATH_MAX, "%s/%u.%s.json", p->hist, gen, part);
 
 	return n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
+static int spec_path(const struct chain_paths *p, uint32_t gen, char *out)
+{
+	return part_path(p, gen, "spec", out);
+}
+
 int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	       const char *result, const char *spec_canonical,
-	       const cJSON *counters)
+	       const cJSON *attach, const cJSON *counters)
 {
 	char path[PATH_MAX];
 	cJSON *doc;
@@ -63,6 +69,8 @@ int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	 * metadata (every apply) never parse a 10 MB document. */
 	if (!err)
 		err = file_write_atomic(path, spec_canonical, strlen(spec_canonical));
+	if (!err && counters)
+		err = part_path(p, gen, "counters", path) ?: write_json(path, counters);
 	if (!err)
 		err = hist_path(p, gen, path);
 	if (err)
@@ -75,8 +83,8 @@ int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	cJSON_AddNumberToObject(doc, "created", (double)time(NULL));
 	cJSON_AddNumberToObject(doc, "committed", 0);
 	cJSON_AddStringToObject(doc, "result", result);
-	if (counters)
-		cJSON_AddItemToObject(doc, "counters", cJSON_Duplicate(counters, 1));
+	if (attach)
+		cJSON_AddItemToObject(doc, "attach", cJSON_Duplicate(attach, 1));
 	err = write_json(path, doc);
 	cJSON_Delete(doc);
 	return err;
@@ -96,6 +104,14 @@ int hist_read_spec(const struct chain_paths *p, uint32_t gen, char **text)
 	int err = spec_path(p, gen, path);
 
 	return err ?: file_read(path, text, NULL, HIST_MAX_FILE);
+}
+
+int hist_counters(const struct chain_paths *p, uint32_t gen, cJSON **doc)
+{
+	char path[PATH_MAX];
+	int err = part_path(p, gen, "counters", path);
+
+	return err ?: read_json(path, doc);
 }
 
 int hist_spec_doc(const struct chain_paths *p, uint32_t gen, cJSON **doc)

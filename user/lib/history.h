@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* On-disk history and state of a chain (STATE_DIR/<chain>/):
- *   history/<N>.json  one generation: sha256, times, result, counter slots
- *                     of its rules
- *   history/<N>.spec.json  its spec, byte for byte as hashed
+ *   history/<N>.json  one generation: sha256, times, result, attach points
+ *   history/<N>.spec.json      its spec, byte for byte as hashed
+ *   history/<N>.counters.json  the counter slot of each function's rules
+ * (split so that the O(1) paths, status and rollback, read only the small
+ * metadata, whatever the number of rules)
  *   history/log.jsonl one line per apply, rollback and detach
  *   state.json        the live and previous generation as last committed
  * The kernel is the truth about which generation is live (the root
@@ -25,11 +27,14 @@
 #define HIST_COMMITTED "committed"
 #define HIST_FAILED "failed"
 
-/* Write history/<gen>.json. spec_canonical is the spec document; counters
- * (borrowed, may be NULL) maps function -> rule id -> counter slot. */
+/* Write the history of a generation. spec_canonical is the spec document;
+ * attach its attach list; counters maps function -> rule id -> counter slot
+ * (both borrowed, may be NULL). */
 int hist_write(const struct chain_paths *p, uint32_t gen, const char *sha256,
 	       const char *result, const char *spec_canonical,
-	       const cJSON *counters);
+	       const cJSON *attach, const cJSON *counters);
+/* history/<gen>.counters.json */
+int hist_counters(const struct chain_paths *p, uint32_t gen, cJSON **doc);
 /* Read history/<gen>.json; *out freed with cJSON_Delete. */
 int hist_read(const struct chain_paths *p, uint32_t gen, cJSON **out);
 /* The spec of a generation: its text, or parsed. */

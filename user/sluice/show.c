@@ -154,12 +154,70 @@ static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64)
 	return 0;
 }
 
-static void stats_function(const struct chain *c, const cJSON *fn_spec, const cJSON *slots)
+/* Every rule counter, summed over CPUs, with one batched read: stats for
+ * 100k rules must not cost 100k system calls. */
+static struct sl_counter *counters_read_all(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t *keys = NULL, batch = 0, n, i, total = 0;
+	struct sl_counter *sum = NULL, *vals = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const uint32_t chunk = 16384;
+	bool first = true;
+	int cpu, err;
+
+	if (fd < 0 || ncpu <= 0)
+		return NULL;
+	sum = calloc(FW_COUNTER_SLOTS, sizeof(*sum));
+	keys = calloc(chunk, sizeof(*keys));
+	vals = calloc((size_t)chunk * ncpu, sizeof(*vals));
+	if (!sum || !keys || !vals)
+		goto fail;
+	for (;;) {
+		n = chunk;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &n, &opts);
+		first = false;
+		if (err && errno != ENOENT)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			if (keys[i] >= FW_COUNTER_SLOTS)
+				continue;
+			for (cpu = 0; cpu < ncpu; cpu++) {
+				sum[keys[i]].packets += vals[(size_t)i * ncpu + cpu].packets;
+				sum[keys[i]].bytes += vals[(size_t)i * ncpu + cpu].bytes;
+			}
+		}
+		total += n;
+		if (err || total >= FW_COUNTER_SLOTS)
+			break;
+	}
+	free(keys);
+	free(vals);
+	return sum;
+fail:
+	free(sum);
+	free(keys);
+	free(vals);
+	return NULL;
+}
+
+static struct sl_counter slot_value(const struct sl_counter *all, const cJSON *slot)
+{
+	struct sl_counter zero = {};
+
+	if (!all || !cJSON_IsNumber(slot) || slot->valuedouble < 0 ||
+	    slot->valuedouble >= FW_COUNTER_SLOTS)
+		return zero;
+	return all[(uint32_t)slot->valuedouble];
+}
+
+static void stats_function(const struct sl_counter *all, const cJSON *fn_spec,
+			   const cJSON *slots)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn_spec, "name");
 	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(fn_spec, "rules");
-	const cJSON *slot_map, *r;
-	uint64_t v[2];
+	const cJSON *slot_map, *r, *slot;
+	struct sl_counter v;
 
 	if (!cJSON_IsString(name))
 		return;
@@ -169,32 +227,35 @@ static void stats_function(const struct chain *c, const cJSON *fn_spec, const cJ
 	out_str("type", " (%s)\n", hist_str(fn_spec, "type"));
 	out_human("  %-32s %-7s %-6s %14s %16s\n", "RULE", "ACTION", "AUDIT", "PACKETS", "BYTES");
 	out_arr_begin("rules");
+	/* The slot map lists the default first, then the rules in spec
+	 * order: walk both together instead of searching by id. */
+	slot = slot_map ? slot_map->child : NULL;
+	if (slot)
+		slot = slot->next;
 	cJSON_ArrayForEach(r, rules) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-		const cJSON *slot = cJSON_GetObjectItemCaseSensitive(slot_map,
-				cJSON_IsString(id) ? id->valuestring : "");
 		const cJSON *audit = cJSON_GetObjectItemCaseSensitive(r, "audit");
+		const char *ids = cJSON_IsString(id) ? id->valuestring : "?";
 
-		if (!cJSON_IsNumber(slot) ||
-		    percpu_sum(c->sh.fw_counters_fd, (uint32_t)slot->valuedouble, v, 2))
-			v[0] = v[1] = 0;
+		if (!slot || !slot->string || strcmp(slot->string, ids))
+			slot = cJSON_GetObjectItemCaseSensitive(slot_map, ids);
+		v = slot_value(all, slot);
 		out_obj_begin(NULL);
-		out_str("id", "  %-32s", id->valuestring);
+		out_str("id", "  %-32s", ids);
 		out_str("action", " %-7s", hist_str(r, "action"));
 		out_bool("audit", " %-6s", cJSON_IsTrue(audit));
-		out_u64("packets", " %14llu", v[0]);
-		out_u64("bytes", " %16llu\n", v[1]);
+		out_u64("packets", " %14llu", v.packets);
+		out_u64("bytes", " %16llu\n", v.bytes);
 		out_obj_end();
+		slot = slot ? slot->next : NULL;
 	}
 	out_arr_end();
-	r = cJSON_GetObjectItemCaseSensitive(slot_map, "(default)");
-	if (!cJSON_IsNumber(r) || percpu_sum(c->sh.fw_counters_fd, (uint32_t)r->valuedouble, v, 2))
-		v[0] = v[1] = 0;
+	v = slot_value(all, cJSON_GetObjectItemCaseSensitive(slot_map, "(default)"));
 	out_obj_begin("default");
 	out_human("  %-32s", "(default)");
 	out_str("action", " %-7s", hist_str(fn_spec, "defaultAction"));
-	out_u64("packets", "        %14llu", v[0]);
-	out_u64("bytes", " %16llu\n", v[1]);
+	out_u64("packets", "        %14llu", v.packets);
+	out_u64("bytes", " %16llu\n", v.bytes);
 	out_obj_end();
 	out_obj_end();
 }
@@ -239,14 +300,17 @@ int cmd_stats(int argc, char **argv)
 	out_str("chain", "chain %s", c.name);
 	out_u64("generation", ", live generation %llu\n\n", c.live);
 	out_arr_begin("functions");
-	if (c.live && !hist_read(&c.paths, c.live, &h) && !hist_spec_doc(&c.paths, c.live, &doc)) {
+	if (c.live && !hist_counters(&c.paths, c.live, &h) && !hist_spec_doc(&c.paths, c.live, &doc)) {
 		spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
 		fns = cJSON_GetObjectItemCaseSensitive(spec, "functions");
-		slots = cJSON_GetObjectItemCaseSensitive(h, "counters");
+		slots = h;
+		struct sl_counter *all = counters_read_all(c.sh.fw_counters_fd);
+
 		cJSON_ArrayForEach(fn, fns) {
-			stats_function(&c, fn, slots);
+			stats_function(all, fn, slots);
 			out_human("\n");
 		}
+		free(all);
 	}
 	out_arr_end();
 	out_human("drops by reason:\n  %-32s %14s %16s\n", "REASON", "PACKETS", "BYTES");
