@@ -52,6 +52,16 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* CPU time of this thread: less sensitive than the wall clock to other
+ * work on the machine. */
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void mask_prefix(struct spec_prefix *p)
 {
 	int i, bits = p->plen;
@@ -289,17 +299,21 @@ void test_fw_scale(void)
 	struct fw_rig rig = { 0 };
 	struct fw_ref_pkt *pk = NULL;
 	char *log = NULL, w[96], g[96];
-	double t0, t_compile = 1e9, t_load, ns[6];
+	double t0, t_compile = 1e9, t_cpu = 1e9, t_load, ns[6];
 	int err, i, mismatches = 0, hash_fd = -1, lpm_fd = -1, progs[3] = { -1, -1, -1 };
 	uint32_t *keys = NULL;
 	bool rig_ok = false;
 
 	gen_rules(&r, &fw);
 	for (i = 0; i < 3; i++) { /* best of three */
+		double c0 = cpu_ms();
+
 		t0 = now_ms();
 		err = fw_compile(&fw, "spec.functions[0]", &img, &errs);
 		if (now_ms() - t0 < t_compile)
 			t_compile = now_ms() - t0;
+		if (cpu_ms() - c0 < t_cpu)
+			t_cpu = cpu_ms() - c0;
 		if (!ASSERT_OK(err, "fw_compile")) {
 			errs_print(&errs, stdout);
 			goto out;
@@ -307,7 +321,8 @@ void test_fw_scale(void)
 		if (i < 2)
 			fw_image_free(&img);
 	}
-	printf("  fw_scale: %d rules compiled in %.1f ms (best of 3)\n", NRULES, t_compile);
+	printf("  fw_scale: %d rules compiled in %.1f ms (best of 3; %.1f ms of CPU)\n", NRULES,
+	       t_compile, t_cpu);
 	printf("  fw_scale: atoms v4 %zu v6 %zu; classes v4 src/dst/port %zu/%zu/%zu, v6 %zu/%zu/%zu\n",
 	       img.natoms4, img.natoms6, img.nclasses4[0], img.nclasses4[1], img.nclasses4[2],
 	       img.nclasses6[0], img.nclasses6[1], img.nclasses6[2]);
