@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Firewall ABI: the map images userspace compiles from a spec and the
- * firewall stage reads. See docs/firewall.md for the classifier design.
+ * firewall stage reads. docs/firewall.md describes the classifier.
  *
  * Classification in short: every rule is expanded into atoms (one src
  * prefix, one dst prefix, one protocol, one port range each). Three indexes
  * map a packet to candidate lists of atoms: its source address class, its
  * destination address class and its destination port class. Each candidate
  * list holds, in rule order, every atom that could match a packet of that
- * class, cut after the first atom that surely matches. The stage scans the
- * shortest of the three lists and checks each atom exactly; the first match
- * wins. Address classes come from a DIR-16-8-8 table for IPv4 and from a
- * hash per prefix length with a binary search over the lengths (with
- * markers) for IPv6.
+ * class, cut after the first atom that surely matches. The stage looks the
+ * indexes up (most selective first, stopping once a list is short), scans
+ * the shortest list and checks each atom exactly; the first match wins.
+ * Address classes come from a DIR-16-8-8 table for IPv4 and from a hash
+ * per prefix length with a binary search over the lengths (with markers)
+ * for IPv6; their leaves hold short lists inline.
  */
 #ifndef SLUICE_SHARED_FW_H
 #define SLUICE_SHARED_FW_H
