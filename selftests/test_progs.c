@@ -147,6 +147,18 @@ static int run_child(const struct test_def *t)
 	return RES_PASS;
 }
 
+/* The running test's process group, for a ^C or a kill of the runner to
+ * reach it (it has its own group so that a timeout kills all it spawned). */
+static volatile pid_t running_pgid;
+
+static void forward_signal(int sig)
+{
+	if (running_pgid > 0)
+		kill(-running_pgid, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static int run_test(const struct test_def *t, int timeout)
 {
 	int status;
@@ -162,8 +174,10 @@ static int run_test(const struct test_def *t, int timeout)
 		alarm(timeout);
 		_exit(run_child(t));
 	}
+	running_pgid = pid;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	running_pgid = 0;
 	kill(-pid, SIGKILL);
 	if (WIFSIGNALED(status)) {
 		printf("  %s: killed by signal %d%s\n", t->name, WTERMSIG(status),
@@ -208,6 +222,9 @@ int main(int argc, char **argv)
 		env.sub_filter = slash + 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* SIGTERM lets the test's own handler tear down its namespaces. */
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
 	setrlimit(RLIMIT_MEMLOCK, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
 
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {

@@ -26,8 +26,8 @@
 struct driver {
 	int entry_fd, meta_fd;
 	volatile bool stop;
-	long checked, wrong, both_allowed_dropped, unstamped;
-	uint32_t max_gen_seen;
+	long checked, wrong, both_allowed_dropped, unstamped, foreign;
+	volatile uint32_t max_gen_seen;
 	int err;
 };
 
@@ -93,6 +93,14 @@ static void *drive(void *arg)
 			break;
 		}
 		dropped = opts.retval == XDP_DROP;
+		/* A real packet on this CPU (IPv6 neighbour discovery on the
+		 * attached veth) may run the chain between the test run and
+		 * the read and overwrite the record: skip, never judge, what
+		 * is not ours. */
+		if (m->l4proto != IPPROTO_TCP || m->sport != 40000 || m->dport != ports[k]) {
+			d->foreign++;
+			continue;
+		}
 		d->checked++;
 		if (!m->gen) {
 			d->unstamped++;
@@ -168,24 +176,28 @@ void test_atomic(void)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	/* Let the driver see the last generation too. */
-	usleep(20000);
+	/* Let the driver see the last generation too (it may be starved of
+	 * CPU on a loaded machine: wait for it, up to 10 s). */
+	for (i = 0; i < 1000 && d.max_gen_seen < ATOMIC_COMMITS && !d.err; i++)
+		usleep(10000);
 
 cleanup:
 	if (thread_ok) {
 		d.stop = true;
 		pthread_join(th, NULL);
 		printf("    %d commits in %.1f s; %ld packets checked, %ld wrong, "
-		       "%ld both-allowed dropped, highest generation seen %u\n",
+		       "%ld both-allowed dropped, highest generation seen %u, "
+		       "%ld records overwritten by real traffic (not judged)\n",
 		       ATOMIC_COMMITS,
 		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
-		       d.checked, d.wrong, d.both_allowed_dropped, d.max_gen_seen);
+		       d.checked, d.wrong, d.both_allowed_dropped, d.max_gen_seen, d.foreign);
+		ASSERT_LT(d.foreign, d.checked / 1000 + 10, "foreign records are rare");
 		ASSERT_OK(d.err, "driver errors");
 		ASSERT_GT(d.checked, ATOMIC_COMMITS, "packets checked");
 		ASSERT_EQ(d.wrong, 0, "packets judged against their generation's rules");
 		ASSERT_EQ(d.both_allowed_dropped, 0, "traffic both specs allow never dropped");
 		ASSERT_EQ(d.unstamped, 0, "every packet stamped with a generation");
-		ASSERT_GE(d.max_gen_seen, ATOMIC_COMMITS - 1, "the driver saw late generations");
+		ASSERT_EQ(d.max_gen_seen, ATOMIC_COMMITS, "the driver saw the last generation");
 	}
 	if (d.entry_fd >= 0)
 		close(d.entry_fd);
