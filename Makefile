@@ -69,7 +69,7 @@ deps:
 
 # Fails early, with what to install, when a tool is missing.
 deps-check:
-	$(Q)tools/install-deps.sh --check
+	$(Q)if [ "$$(id -u)" = 0 ]; then tools/install-deps.sh; else tools/install-deps.sh --check; fi
 
 bpf: $(BPF_SKELS)
 
