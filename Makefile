@@ -67,7 +67,7 @@ help:
 deps:
 	$(Q)tools/install-deps.sh
 
-# Fails early, with what to install, when a tool is missing.
+# As root: installs what is missing; otherwise fails early saying what to install.
 deps-check:
 	$(Q)if [ "$$(id -u)" = 0 ]; then tools/install-deps.sh; else tools/install-deps.sh --check; fi
 
