@@ -38,58 +38,39 @@ static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
 	}
 }
 
-/* Pick the shortest candidate list of an IPv4 packet; returns its length
- * and sets s->off. The fallback, when no index applies, is every atom:
- * fw_cand4[0, natoms). Indexes are looked up most selective first, and not
- * at all once the list in hand is short. */
-static __always_inline __u32 fw_pick4(struct fw_scan *s)
+/* Pick the shortest candidate list of a packet; returns its length and sets
+ * s->off. The fallback, when no index applies, is every atom of the family:
+ * fw_cand[0, natoms). Indexes are looked up most selective first, and not
+ * at all once the list in hand is short. v6 is a constant at each call
+ * site: each family gets its own code. */
+static __always_inline __u32 fw_pick(struct fw_scan *s, const struct sl_meta *meta,
+				     const int v6)
 {
-	__u32 best = fw_cfg.f4.natoms, leaf, i;
-
-	s->off = 0;
-#pragma unroll
-	for (i = 0; i < 3; i++) {
-		__u8 f = fw_cfg.f4.order[i];
-
-		if (f == FW_IDX_NONE || best <= fw_cfg.f4.scan_good)
-			break;
-		if (f == FW_IDX_SRC)
-			leaf = fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0]);
-		else if (f == FW_IDX_DST)
-			leaf = fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0]);
-		else if (s->ports == FW_PORTS_KNOWN)
-			leaf = fw_port_class(s->dport);
-		else
-			continue;
-		if (leaf != FW_CLS_NONE)
-			fw_take(s, &best, leaf, fw_cfg.f4.base[f], &fw_bkt4);
-	}
-	return best;
-}
-
-static __always_inline __u32 fw_pick6(struct fw_scan *s, const struct sl_meta *meta)
-{
-	__u32 best = fw_cfg.f6.natoms, leaf, i;
+	const volatile struct fw_fam_cfg *fc = v6 ? &fw_cfg.f6 : &fw_cfg.f4;
+	__u32 best = fc->natoms, leaf, i;
 	const __u32 *a;
 
 	s->off = 0;
 #pragma unroll
 	for (i = 0; i < 3; i++) {
-		__u8 f = fw_cfg.f6.order[i];
+		__u8 f = fc->order[i];
 
-		if (f == FW_IDX_NONE || best <= fw_cfg.f6.scan_good)
+		if (f == FW_IDX_NONE || best <= fc->scan_good)
 			break;
-		if (f == FW_IDX_SRC || f == FW_IDX_DST) {
+		if (f == FW_IDX_PORT) {
+			if (s->ports != FW_PORTS_KNOWN)
+				continue;
+			leaf = fw_port_class(s->dport);
+		} else if (v6) {
 			/* the hash keys are in network order */
 			a = f == FW_IDX_SRC ? meta->saddr : meta->daddr;
 			leaf = (__u32)fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
-		} else if (s->ports == FW_PORTS_KNOWN) {
-			leaf = fw_port_class(s->dport);
 		} else {
-			continue;
+			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0])
+					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0]);
 		}
 		if (leaf != FW_CLS_NONE)
-			fw_take(s, &best, leaf, fw_cfg.f6.base[f], &fw_bkt6);
+			fw_take(s, &best, leaf, fc->base[f], v6 ? (void *)&fw_bkt6 : (void *)&fw_bkt4);
 	}
 	return best;
 }
@@ -121,7 +102,7 @@ int fw_stage(struct xdp_md *ctx)
 	else
 		s.ports = FW_PORTS_NONE;
 
-	len = meta->family == 4 ? fw_pick4(&s) : fw_pick6(&s, meta);
+	len = meta->family == 4 ? fw_pick(&s, meta, 0) : fw_pick(&s, meta, 1);
 	if (len > FW_MAX_SCAN)
 		s.res = FW_RES_ERROR;
 	else if (meta->family == 4)

@@ -20,27 +20,9 @@
 #include "fw_run.h"
 #include "shared/drop_reasons.h"
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
+static bool chance(struct fw_rng *r, unsigned pct)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull); /* splitmix64 */
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t below(struct rng *r, uint32_t n)
-{
-	return (uint32_t)(rnd(r) % n);
-}
-
-static bool chance(struct rng *r, unsigned pct)
-{
-	return below(r, 100) < pct;
+	return fw_below(r, 100) < pct;
 }
 
 #define POOL 24
@@ -50,18 +32,7 @@ struct pools {
 	struct spec_port_range ports[16];
 };
 
-static void mask_prefix(struct spec_prefix *p)
-{
-	int i, bits = p->plen;
-
-	for (i = 0; i < 4; i++, bits -= 32) {
-		uint32_t m = bits >= 32 ? ~0u : bits <= 0 ? 0 : ~0u << (32 - bits);
-
-		p->addr[i] = htonl(ntohl(p->addr[i]) & m);
-	}
-}
-
-static void make_pools(struct rng *r, struct pools *pl)
+static void make_pools(struct fw_rng *r, struct pools *pl)
 {
 	static const uint8_t len4[] = { 1, 7, 8, 12, 15, 16, 17, 20, 23, 24, 25, 28, 30, 31, 32 };
 	static const uint8_t len6[] = { 1, 8, 16, 31, 32, 33, 48, 63, 64, 65, 80, 96, 112, 120, 127, 128 };
@@ -69,9 +40,9 @@ static void make_pools(struct rng *r, struct pools *pl)
 	int i, b, w;
 
 	for (b = 0; b < 3; b++) {
-		base4[b] = (uint32_t)rnd(r);
+		base4[b] = (uint32_t)fw_rnd(r);
 		for (w = 0; w < 4; w++)
-			base6[b][w] = (uint32_t)rnd(r);
+			base6[b][w] = (uint32_t)fw_rnd(r);
 	}
 	for (i = 0; i < POOL; i++) {
 		struct spec_prefix *p = &pl->p4[i];
@@ -80,12 +51,12 @@ static void make_pools(struct rng *r, struct pools *pl)
 		p->family = 4;
 		if (i < 18) { /* nested around three bases */
 			p->addr[0] = htonl(base4[i % 3]);
-			p->plen = len4[below(r, sizeof(len4))];
+			p->plen = len4[fw_below(r, sizeof(len4))];
 		} else {
-			p->addr[0] = (uint32_t)rnd(r);
-			p->plen = (uint8_t)below(r, 33);
+			p->addr[0] = (uint32_t)fw_rnd(r);
+			p->plen = (uint8_t)fw_below(r, 33);
 		}
-		mask_prefix(p);
+		fw_prefix_mask(p);
 
 		p = &pl->p6[i];
 		memset(p, 0, sizeof(*p));
@@ -93,13 +64,13 @@ static void make_pools(struct rng *r, struct pools *pl)
 		if (i < 18) {
 			for (w = 0; w < 4; w++)
 				p->addr[w] = htonl(base6[i % 3][w]);
-			p->plen = len6[below(r, sizeof(len6))];
+			p->plen = len6[fw_below(r, sizeof(len6))];
 		} else {
 			for (w = 0; w < 4; w++)
-				p->addr[w] = (uint32_t)rnd(r);
-			p->plen = (uint8_t)below(r, 129);
+				p->addr[w] = (uint32_t)fw_rnd(r);
+			p->plen = (uint8_t)fw_below(r, 129);
 		}
-		mask_prefix(p);
+		fw_prefix_mask(p);
 	}
 	{
 		static const struct spec_port_range fixed[] = {
@@ -109,7 +80,7 @@ static void make_pools(struct rng *r, struct pools *pl)
 
 		memcpy(pl->ports, fixed, sizeof(fixed));
 		for (i = 8; i < 16; i++) {
-			uint16_t a = (uint16_t)below(r, 65536), b2 = (uint16_t)(a + below(r, 3000));
+			uint16_t a = (uint16_t)fw_below(r, 65536), b2 = (uint16_t)(a + fw_below(r, 3000));
 
 			pl->ports[i].lo = a;
 			pl->ports[i].hi = b2 < a ? 65535 : b2;
@@ -120,18 +91,18 @@ static void make_pools(struct rng *r, struct pools *pl)
 static const int protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP,
 			      IPPROTO_ICMPV6, IPPROTO_GRE };
 
-static struct spec_prefix *pick_prefixes(struct rng *r, const struct pools *pl, size_t *n)
+static struct spec_prefix *pick_prefixes(struct fw_rng *r, const struct pools *pl, size_t *n)
 {
 	struct spec_prefix *v;
 	int fam = chance(r, 50) ? 4 : 6;
 	size_t i;
 
-	*n = 1 + below(r, 3);
+	*n = 1 + fw_below(r, 3);
 	v = calloc(*n, sizeof(*v));
 	for (i = 0; i < *n; i++) {
 		if (chance(r, 25)) /* mixed families in one list */
 			fam = chance(r, 50) ? 4 : 6;
-		v[i] = fam == 4 ? pl->p4[below(r, POOL)] : pl->p6[below(r, POOL)];
+		v[i] = fam == 4 ? pl->p4[fw_below(r, POOL)] : pl->p6[fw_below(r, POOL)];
 		if (chance(r, 3)) { /* a /0 now and then */
 			v[i].plen = 0;
 			memset(v[i].addr, 0, sizeof(v[i].addr));
@@ -140,23 +111,23 @@ static struct spec_prefix *pick_prefixes(struct rng *r, const struct pools *pl, 
 	return v;
 }
 
-static struct spec_port_range *pick_ports(struct rng *r, const struct pools *pl, size_t *n)
+static struct spec_port_range *pick_ports(struct fw_rng *r, const struct pools *pl, size_t *n)
 {
 	struct spec_port_range *v;
 	size_t i;
 
-	*n = 1 + below(r, 3);
+	*n = 1 + fw_below(r, 3);
 	v = calloc(*n, sizeof(*v));
 	for (i = 0; i < *n; i++)
-		v[i] = pl->ports[below(r, 16)];
+		v[i] = pl->ports[fw_below(r, 16)];
 	return v;
 }
 
-static void make_rules(struct rng *r, const struct pools *pl, struct spec_firewall *fw)
+static void make_rules(struct fw_rng *r, const struct pools *pl, struct spec_firewall *fw)
 {
 	/* now and then a big set, whose lists outgrow a leaf (> 63 atoms) */
 	bool big = chance(r, 6);
-	size_t i, n = big ? 120 + below(r, 80) : chance(r, 80) ? 1 + below(r, 24) : 1 + below(r, 80);
+	size_t i, n = big ? 120 + fw_below(r, 80) : chance(r, 80) ? 1 + fw_below(r, 24) : 1 + fw_below(r, 80);
 	unsigned pfx_pct = big ? 30 : 55;
 
 	memset(fw, 0, sizeof(*fw));
@@ -176,7 +147,7 @@ static void make_rules(struct rng *r, const struct pools *pl, struct spec_firewa
 		if (chance(r, pfx_pct))
 			x->dst = pick_prefixes(r, pl, &x->ndst);
 		if (chance(r, big ? 100 : 65)) /* big: no early match-all */
-			x->proto = protos[below(r, 6)];
+			x->proto = protos[fw_below(r, 6)];
 		if (x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP || x->proto == IPPROTO_SCTP) {
 			if (chance(r, 25))
 				x->sports = pick_ports(r, pl, &x->nsports);
@@ -186,38 +157,25 @@ static void make_rules(struct rng *r, const struct pools *pl, struct spec_firewa
 			static const int types[] = { 0, 3, 8, 128, 129, 255 };
 
 			if (chance(r, 55)) {
-				x->icmp_type = types[below(r, 6)];
+				x->icmp_type = types[fw_below(r, 6)];
 				if (chance(r, 50))
-					x->icmp_code = (int)below(r, 3);
+					x->icmp_code = (int)fw_below(r, 3);
 			}
 		}
 	}
 }
 
-static void free_rules(struct spec_firewall *fw)
-{
-	size_t i;
-
-	for (i = 0; i < fw->nrules; i++) {
-		free(fw->rules[i].src);
-		free(fw->rules[i].dst);
-		free(fw->rules[i].sports);
-		free(fw->rules[i].dports);
-	}
-	free(fw->rules);
-}
-
 /* An address at or just outside the edge of a pool prefix, or random. */
-static void pick_addr(struct rng *r, const struct pools *pl, int fam, uint32_t *a)
+static void pick_addr(struct fw_rng *r, const struct pools *pl, int fam, uint32_t *a)
 {
-	const struct spec_prefix *p = fam == 4 ? &pl->p4[below(r, POOL)] : &pl->p6[below(r, POOL)];
-	int words = fam == 4 ? 1 : 4, i, bits, how = (int)below(r, 6);
+	const struct spec_prefix *p = fam == 4 ? &pl->p4[fw_below(r, POOL)] : &pl->p6[fw_below(r, POOL)];
+	int words = fam == 4 ? 1 : 4, i, bits, how = (int)fw_below(r, 6);
 	uint32_t h[4];
 
 	memset(a, 0, 16);
 	if (how == 5) {
 		for (i = 0; i < words; i++)
-			a[i] = (uint32_t)rnd(r);
+			a[i] = (uint32_t)fw_rnd(r);
 		return;
 	}
 	for (i = 0; i < words; i++)
@@ -229,7 +187,7 @@ static void pick_addr(struct rng *r, const struct pools *pl, int fam, uint32_t *
 		if (how == 1 || how == 3)
 			h[i] |= hostm;
 		else if (how == 2)
-			h[i] |= (uint32_t)rnd(r) & hostm;
+			h[i] |= (uint32_t)fw_rnd(r) & hostm;
 	}
 	if (how == 3) { /* one past the last */
 		for (i = words - 1; i >= 0 && ++h[i] == 0; i--)
@@ -242,35 +200,35 @@ static void pick_addr(struct rng *r, const struct pools *pl, int fam, uint32_t *
 		a[i] = htonl(h[i]);
 }
 
-static uint16_t pick_port(struct rng *r, const struct pools *pl)
+static uint16_t pick_port(struct fw_rng *r, const struct pools *pl)
 {
-	const struct spec_port_range *p = &pl->ports[below(r, 16)];
+	const struct spec_port_range *p = &pl->ports[fw_below(r, 16)];
 
-	switch (below(r, 5)) {
+	switch (fw_below(r, 5)) {
 	case 0: return p->lo;
 	case 1: return p->hi;
 	case 2: return (uint16_t)(p->lo - 1);
 	case 3: return (uint16_t)(p->hi + 1);
-	default: return (uint16_t)below(r, 65536);
+	default: return (uint16_t)fw_below(r, 65536);
 	}
 }
 
-static void make_packet(struct rng *r, const struct pools *pl, struct fw_ref_pkt *p)
+static void make_packet(struct fw_rng *r, const struct pools *pl, struct fw_ref_pkt *p)
 {
 	static const uint8_t pp[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP,
 				      IPPROTO_ICMPV6, IPPROTO_GRE, 0, 255 };
-	uint32_t k = below(r, 100);
+	uint32_t k = fw_below(r, 100);
 	bool l4proto;
 
 	memset(p, 0, sizeof(*p));
 	p->family = k < 47 ? 4 : k < 94 ? 6 : 0;
 	pick_addr(r, pl, p->family == 6 ? 6 : 4, p->saddr);
 	pick_addr(r, pl, p->family == 6 ? 6 : 4, p->daddr);
-	p->proto = pp[below(r, 8)];
+	p->proto = pp[fw_below(r, 8)];
 	l4proto = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ||
 		  p->proto == IPPROTO_SCTP || p->proto == IPPROTO_ICMP ||
 		  p->proto == IPPROTO_ICMPV6;
-	k = below(r, 100);
+	k = fw_below(r, 100);
 	if (l4proto)
 		p->flags = k < 72 ? SL_F_HAS_L4 : k < 84 ? SL_F_FRAG | SL_F_FRAG_LATER :
 			   k < 92 ? SL_F_FRAG | SL_F_HAS_L4 : k < 95 ? SL_F_FRAG :
@@ -281,14 +239,14 @@ static void make_packet(struct rng *r, const struct pools *pl, struct fw_ref_pkt
 		if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
 			static const uint16_t t[] = { 0, 3, 8, 128, 129, 255, 7 };
 
-			p->dport = t[below(r, 7)];
-			p->sport = (uint16_t)below(r, 4);
+			p->dport = t[fw_below(r, 7)];
+			p->sport = (uint16_t)fw_below(r, 4);
 		} else {
 			p->sport = pick_port(r, pl);
 			p->dport = pick_port(r, pl);
 		}
 	}
-	p->len = 60 + below(r, 1440);
+	p->len = 60 + fw_below(r, 1440);
 }
 
 static void print_prefixes(const char *key, const struct spec_prefix *v, size_t n)
@@ -381,7 +339,7 @@ void test_fw_diff(void)
 	uint64_t seed = s ? strtoull(s, NULL, 0) : 0x5eed2026ull;
 	long nsets = getenv("FW_SETS") ? atol(getenv("FW_SETS")) : 1500;
 	long npkts = getenv("FW_PKTS") ? atol(getenv("FW_PKTS")) : 400;
-	struct rng r = { seed };
+	struct fw_rng r = { seed };
 	struct fw_rig rig;
 	struct tally *want = NULL;
 	long set, i, checks = 0, mismatches = 0, cfg_used[CFG_N] = { 0 };
@@ -409,10 +367,10 @@ void test_fw_diff(void)
 			errs_print(&errs, stdout);
 			print_rules(&fw);
 			errs_free(&errs);
-			free_rules(&fw);
+			fw_rules_free(&fw);
 			break;
 		}
-		how = (int)below(&r, CFG_N);
+		how = (int)fw_below(&r, CFG_N);
 		force_cfg(&img, how);
 		cfg_used[how]++;
 		for (f = 0; f < 2; f++)
@@ -429,7 +387,7 @@ void test_fw_diff(void)
 				printf("%s\n", log);
 			free(log);
 			fw_image_free(&img);
-			free_rules(&fw);
+			fw_rules_free(&fw);
 			break;
 		}
 		if (rig.verified_insns > max_insns)
@@ -502,7 +460,7 @@ void test_fw_diff(void)
 			print_rules(&fw);
 		}
 		fw_image_free(&img);
-		free_rules(&fw);
+		fw_rules_free(&fw);
 	}
 	printf("  fw_diff: %ld checks (packets and counters) over %ld rule sets, %ld mismatches; max verified_insns %u\n",
 	       checks, set, mismatches, max_insns);

@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "test_progs.h"
-#include "fw_compile.h"
+#include "fw_run.h"
 
 #define PATH "spec.functions[3]"
 
@@ -25,19 +25,6 @@ static void gen_init(struct spec_firewall *fw, size_t nrules)
 		fw->rules[i].proto = -1;
 		fw->rules[i].icmp_type = fw->rules[i].icmp_code = -1;
 	}
-}
-
-static void gen_free(struct spec_firewall *fw)
-{
-	size_t i;
-
-	for (i = 0; fw->rules && i < fw->nrules; i++) {
-		free(fw->rules[i].src);
-		free(fw->rules[i].dst);
-		free(fw->rules[i].sports);
-		free(fw->rules[i].dports);
-	}
-	free(fw->rules);
 }
 
 static struct spec_prefix *v4_list(size_t n, uint32_t first, uint32_t step, uint8_t plen)
@@ -94,7 +81,7 @@ void test_fw_errors(void)
 		fw.rules[1].ndst = 2048;
 		expect_error(&fw, PATH ".rules[1]", "rules[0..1] expand to 4194305 IPv4 atoms", "atoms_one_rule");
 		expect_error(&fw, PATH ".rules[1]", "over the limit of " FW_STR(FW_MAX_ATOMS), "limit named");
-		gen_free(&fw);
+		fw_rules_free(&fw);
 	}
 	if (test__start_subtest("atoms_cumulative")) {
 		/* 64 x 64 = 4096 atoms per rule: rule 256 crosses 1048576 */
@@ -107,7 +94,7 @@ void test_fw_errors(void)
 		}
 		expect_error(&fw, PATH ".rules[256]", "rules[0..256] expand to 1052672 IPv4 atoms",
 			     "atoms_cumulative");
-		gen_free(&fw);
+		fw_rules_free(&fw);
 	}
 	if (test__start_subtest("lpm4_chunks")) {
 		/* /25s in 266240 distinct /24s: one chunk per /24, one per /16 */
@@ -119,7 +106,7 @@ void test_fw_errors(void)
 		expect_error(&fw, PATH ".rules", "need 267280 DIR-16-8-8 chunks", "lpm4_chunks");
 		expect_error(&fw, PATH ".rules", "over the limit of " FW_STR(FW_LPM4_MAX_CHUNKS),
 			     "limit named");
-		gen_free(&fw);
+		fw_rules_free(&fw);
 	}
 	if (test__start_subtest("lpm6_entries")) {
 		/* one prefix of every length (128 lengths, one rule each: nested
@@ -151,7 +138,7 @@ void test_fw_errors(void)
 		}
 		expect_error(&fw, PATH ".rules", "hash entries (prefixes and binary-search markers), over the limit of " FW_STR(FW_LPM6_MAX_ENTRIES),
 			     "lpm6_entries");
-		gen_free(&fw);
+		fw_rules_free(&fw);
 	}
 	if (test__start_subtest("max_scan")) {
 		/* 5000 rules with src and dst "any": every packet is a
@@ -182,7 +169,7 @@ void test_fw_errors(void)
 			fw_image_free(&img);
 			errs_free(&errs);
 		}
-		gen_free(&fw);
+		fw_rules_free(&fw);
 	}
 	if (test__start_subtest("bad_rules_all_reported")) {
 		gen_init(&fw, 4);
@@ -199,6 +186,6 @@ void test_fw_errors(void)
 		expect_error(&fw, PATH ".rules[1].icmpType", "needs proto icmp or icmpv6", "icmp");
 		expect_error(&fw, PATH ".rules[2].src[1]", "host bits are set", "host bits");
 		expect_error(&fw, PATH ".rules[3].dst[0]", "prefix length 33 is over 32", "plen");
-		gen_free(&fw);
+		fw_rules_free(&fw);
 	}
 }

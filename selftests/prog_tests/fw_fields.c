@@ -148,16 +148,14 @@ static const struct fx fixtures[] = {
 
 static char *doc_of(const char *fn)
 {
-	const char *head = "{'apiVersion':'sluice.dev/v1alpha1','kind':'NetworkFunctionChain',"
-			   "'metadata':{'name':'t'},'spec':{'attach':[{'interface':'eth0','hook':'xdp'}],"
-			   "'functions':[{'name':'fw','type':'firewall',";
-	char *doc = NULL, *p;
+	char *body = NULL, *doc;
 
-	if (asprintf(&doc, "%s%s}]}}", head, fn) < 0)
+	if (asprintf(&body, "{'apiVersion':'sluice.dev/v1alpha1','kind':'NetworkFunctionChain',"
+			    "'metadata':{'name':'t'},'spec':{'attach':[{'interface':'eth0','hook':'xdp'}],"
+			    "'functions':[{'name':'fw','type':'firewall',%s}]}}", fn) < 0)
 		return NULL;
-	for (p = doc; *p; p++)
-		if (*p == '\'')
-			*p = '"';
+	doc = fw_json(body);
+	free(body);
 	return doc;
 }
 

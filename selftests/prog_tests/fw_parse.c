@@ -79,16 +79,6 @@ static const struct fp_case cases[] = {
 	{ "arp", { .family = 0 }, SL_VERDICT_CONTINUE, 0, 0 },
 };
 
-static char *doc_of(const char *s)
-{
-	char *d = strdup(s), *p;
-
-	for (p = d; p && *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return d;
-}
-
 void test_fw_parse(void)
 {
 	struct sl_errs errs = { 0 };
@@ -96,7 +86,7 @@ void test_fw_parse(void)
 	struct spec *spec = NULL;
 	struct entry *ent = NULL;
 	struct fw_rig rig;
-	char *doc = doc_of(rules_json), *log = NULL, w[96], g[96];
+	char *doc = fw_json(rules_json), *log = NULL, w[96], g[96];
 	uint32_t zero = 0;
 	size_t i;
 	int err, prog_fd;

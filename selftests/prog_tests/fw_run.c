@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "fw_run.h"
@@ -147,4 +148,49 @@ int fw_rig_counter(struct fw_rig *r, uint32_t slot, uint64_t *packets, uint64_t 
 		*bytes += c[i].bytes;
 	}
 	return 0;
+}
+
+uint64_t fw_rnd(struct fw_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void fw_prefix_mask(struct spec_prefix *p)
+{
+	int i, bits = p->plen;
+
+	for (i = 0; i < 4; i++, bits -= 32) {
+		uint32_t m = bits >= 32 ? ~0u : bits <= 0 ? 0 : ~0u << (32 - bits);
+
+		p->addr[i] = htonl(ntohl(p->addr[i]) & m);
+	}
+}
+
+void fw_rules_free(struct spec_firewall *fw)
+{
+	size_t i;
+
+	for (i = 0; fw->rules && i < fw->nrules; i++) {
+		free(fw->rules[i].src);
+		free(fw->rules[i].dst);
+		free(fw->rules[i].sports);
+		free(fw->rules[i].dports);
+	}
+	free(fw->rules);
+	fw->rules = NULL;
+	fw->nrules = 0;
+}
+
+char *fw_json(const char *single_quoted)
+{
+	char *d = strdup(single_quoted), *p;
+
+	for (p = d; p && *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return d;
 }

@@ -48,4 +48,22 @@ static inline uint32_t fw_rig_default_slot(const struct fw_rig *r)
 	return r->slot0 + (uint32_t)r->nrules;
 }
 
+/* Helpers the fw tests share. */
+
+/* splitmix64: a seeded, reproducible stream. */
+struct fw_rng {
+	uint64_t s;
+};
+uint64_t fw_rnd(struct fw_rng *r);
+static inline uint32_t fw_below(struct fw_rng *r, uint32_t n)
+{
+	return (uint32_t)(fw_rnd(r) % n);
+}
+/* Clear the host bits of p below its length. */
+void fw_prefix_mask(struct spec_prefix *p);
+/* Free the lists and the rules of a hand-built firewall. */
+void fw_rules_free(struct spec_firewall *fw);
+/* A JSON document written with ' for " (malloc'ed). */
+char *fw_json(const char *single_quoted);
+
 #endif

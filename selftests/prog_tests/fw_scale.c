@@ -26,24 +26,6 @@
 #define NSAMPLE 2000
 #define NBENCH 20000
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t below(struct rng *r, uint32_t n)
-{
-	return (uint32_t)(rnd(r) % n);
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -62,23 +44,12 @@ static double cpu_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void mask_prefix(struct spec_prefix *p)
-{
-	int i, bits = p->plen;
-
-	for (i = 0; i < 4; i++, bits -= 32) {
-		uint32_t m = bits >= 32 ? ~0u : bits <= 0 ? 0 : ~0u << (32 - bits);
-
-		p->addr[i] = htonl(ntohl(p->addr[i]) & m);
-	}
-}
-
 struct sites {
 	uint32_t v4[2000];    /* /16s */
 	uint32_t v6[1000][2]; /* /32s (first word) + a /48 word */
 };
 
-static void gen_prefix(struct rng *r, const struct sites *st, int fam, struct spec_prefix *p)
+static void gen_prefix(struct fw_rng *r, const struct sites *st, int fam, struct spec_prefix *p)
 {
 	static const uint8_t len4[] = { 8, 12, 16, 16, 20, 20, 24, 24, 24, 24, 24, 24, 24, 24,
 					28, 28, 32, 32, 32, 32 };
@@ -89,35 +60,35 @@ static void gen_prefix(struct rng *r, const struct sites *st, int fam, struct sp
 	memset(p, 0, sizeof(*p));
 	p->family = (uint8_t)fam;
 	if (fam == 4) {
-		p->plen = len4[below(r, sizeof(len4))];
-		p->addr[0] = below(r, 2) ? htonl(st->v4[below(r, 2000)] | (uint32_t)below(r, 65536))
-					 : (uint32_t)rnd(r);
+		p->plen = len4[fw_below(r, sizeof(len4))];
+		p->addr[0] = fw_below(r, 2) ? htonl(st->v4[fw_below(r, 2000)] | (uint32_t)fw_below(r, 65536))
+					 : (uint32_t)fw_rnd(r);
 	} else {
-		p->plen = len6[below(r, sizeof(len6))];
+		p->plen = len6[fw_below(r, sizeof(len6))];
 		for (w = 0; w < 4; w++)
-			p->addr[w] = (uint32_t)rnd(r);
-		if (below(r, 10) < 7) {
-			const uint32_t *s = st->v6[below(r, 1000)];
+			p->addr[w] = (uint32_t)fw_rnd(r);
+		if (fw_below(r, 10) < 7) {
+			const uint32_t *s = st->v6[fw_below(r, 1000)];
 
 			p->addr[0] = htonl(s[0]);
-			if (below(r, 2))
+			if (fw_below(r, 2))
 				p->addr[1] = htonl(s[1]);
 		}
 	}
-	mask_prefix(p);
+	fw_prefix_mask(p);
 }
 
-static void gen_rules(struct rng *r, struct spec_firewall *fw)
+static void gen_rules(struct fw_rng *r, struct spec_firewall *fw)
 {
 	struct sites st;
 	size_t i;
 	int k;
 
 	for (k = 0; k < 2000; k++)
-		st.v4[k] = (uint32_t)rnd(r) & 0xffff0000u;
+		st.v4[k] = (uint32_t)fw_rnd(r) & 0xffff0000u;
 	for (k = 0; k < 1000; k++) {
-		st.v6[k][0] = (uint32_t)rnd(r);
-		st.v6[k][1] = (uint32_t)rnd(r) & 0xffff0000u;
+		st.v6[k][0] = (uint32_t)fw_rnd(r);
+		st.v6[k][1] = (uint32_t)fw_rnd(r) & 0xffff0000u;
 	}
 	memset(fw, 0, sizeof(*fw));
 	fw->default_action = SPEC_ACT_DENY;
@@ -125,10 +96,10 @@ static void gen_rules(struct rng *r, struct spec_firewall *fw)
 	fw->rules = calloc(NRULES, sizeof(*fw->rules));
 	for (i = 0; i < NRULES; i++) {
 		struct spec_fw_rule *x = &fw->rules[i];
-		int fam = below(r, 2) ? 4 : 6, pk = (int)below(r, 100);
+		int fam = fw_below(r, 2) ? 4 : 6, pk = (int)fw_below(r, 100);
 
-		x->action = below(r, 10) < 7 ? SPEC_ACT_ALLOW : SPEC_ACT_DENY;
-		x->audit = below(r, 100) < 2;
+		x->action = fw_below(r, 10) < 7 ? SPEC_ACT_ALLOW : SPEC_ACT_DENY;
+		x->audit = fw_below(r, 100) < 2;
 		x->proto = -1;
 		x->icmp_type = x->icmp_code = -1;
 		if (i % 20000 == 19999) { /* a few any/any rules */
@@ -139,27 +110,27 @@ static void gen_rules(struct rng *r, struct spec_firewall *fw)
 			x->action = SPEC_ACT_DENY;
 			continue;
 		}
-		x->ndst = below(r, 10) ? 1 : 2;
+		x->ndst = fw_below(r, 10) ? 1 : 2;
 		x->dst = calloc(x->ndst, sizeof(*x->dst));
 		for (k = 0; k < (int)x->ndst; k++)
 			gen_prefix(r, &st, fam, &x->dst[k]);
-		if (below(r, 10) < 4) {
+		if (fw_below(r, 10) < 4) {
 			x->nsrc = 1;
 			x->src = calloc(1, sizeof(*x->src));
 			gen_prefix(r, &st, fam, &x->src[0]);
 		}
 		if (pk < 50 || pk < 70) {
 			x->proto = pk < 50 ? IPPROTO_TCP : IPPROTO_UDP;
-			if (below(r, 10) < 6) {
+			if (fw_below(r, 10) < 6) {
 				static const uint16_t pop[] = { 22, 25, 53, 80, 123, 443, 8080, 8443 };
 
 				x->ndports = 1;
 				x->dports = calloc(1, sizeof(*x->dports));
-				if (below(r, 2)) {
-					x->dports[0].lo = x->dports[0].hi = pop[below(r, 8)];
+				if (fw_below(r, 2)) {
+					x->dports[0].lo = x->dports[0].hi = pop[fw_below(r, 8)];
 				} else {
-					x->dports[0].lo = (uint16_t)(1024 + below(r, 60000));
-					x->dports[0].hi = (uint16_t)(x->dports[0].lo + below(r, 100));
+					x->dports[0].lo = (uint16_t)(1024 + fw_below(r, 60000));
+					x->dports[0].hi = (uint16_t)(x->dports[0].lo + fw_below(r, 100));
 				}
 			}
 		} else if (pk < 75) {
@@ -169,27 +140,15 @@ static void gen_rules(struct rng *r, struct spec_firewall *fw)
 	}
 }
 
-static void free_rules(struct spec_firewall *fw)
-{
-	size_t i;
-
-	for (i = 0; i < fw->nrules; i++) {
-		free(fw->rules[i].src);
-		free(fw->rules[i].dst);
-		free(fw->rules[i].dports);
-	}
-	free(fw->rules);
-}
-
-static void addr_in(struct rng *r, const struct spec_prefix *list, size_t n, int fam, uint32_t *a)
+static void addr_in(struct fw_rng *r, const struct spec_prefix *list, size_t n, int fam, uint32_t *a)
 {
 	int w, bits;
 
 	for (w = 0; w < 4; w++)
-		a[w] = fam == 4 && w ? 0 : (uint32_t)rnd(r);
+		a[w] = fam == 4 && w ? 0 : (uint32_t)fw_rnd(r);
 	if (!n)
 		return;
-	list += below(r, (uint32_t)n);
+	list += fw_below(r, (uint32_t)n);
 	for (w = 0, bits = list->plen; w < (fam == 4 ? 1 : 4); w++, bits -= 32) {
 		uint32_t m = bits >= 32 ? ~0u : bits <= 0 ? 0 : ~0u << (32 - bits);
 
@@ -198,28 +157,28 @@ static void addr_in(struct rng *r, const struct spec_prefix *list, size_t n, int
 }
 
 /* A packet aimed at a random rule (80%), or anywhere. */
-static void gen_packet(struct rng *r, const struct spec_firewall *fw, struct fw_ref_pkt *p)
+static void gen_packet(struct fw_rng *r, const struct spec_firewall *fw, struct fw_ref_pkt *p)
 {
-	const struct spec_fw_rule *x = &fw->rules[below(r, (uint32_t)fw->nrules)];
-	int fam = x->ndst ? x->dst[0].family : below(r, 2) ? 4 : 6;
-	bool aimed = below(r, 10) < 8;
+	const struct spec_fw_rule *x = &fw->rules[fw_below(r, (uint32_t)fw->nrules)];
+	int fam = x->ndst ? x->dst[0].family : fw_below(r, 2) ? 4 : 6;
+	bool aimed = fw_below(r, 10) < 8;
 
 	memset(p, 0, sizeof(*p));
 	p->family = (uint8_t)fam;
 	addr_in(r, aimed ? x->src : NULL, aimed ? x->nsrc : 0, fam, p->saddr);
 	addr_in(r, aimed ? x->dst : NULL, aimed ? x->ndst : 0, fam, p->daddr);
-	p->proto = aimed && x->proto >= 0 ? (uint8_t)x->proto : below(r, 2) ? IPPROTO_TCP : IPPROTO_UDP;
+	p->proto = aimed && x->proto >= 0 ? (uint8_t)x->proto : fw_below(r, 2) ? IPPROTO_TCP : IPPROTO_UDP;
 	p->flags = SL_F_HAS_L4;
-	p->sport = (uint16_t)(1024 + below(r, 60000));
-	p->dport = aimed && x->ndports ? (uint16_t)(x->dports[0].lo + below(r, x->dports[0].hi - x->dports[0].lo + 1u))
-				       : (uint16_t)below(r, 65536);
+	p->sport = (uint16_t)(1024 + fw_below(r, 60000));
+	p->dport = aimed && x->ndports ? (uint16_t)(x->dports[0].lo + fw_below(r, x->dports[0].hi - x->dports[0].lo + 1u))
+				       : (uint16_t)fw_below(r, 65536);
 	if (aimed && x->icmp_type >= 0) {
 		p->dport = (uint16_t)x->icmp_type;
 		p->sport = 0;
 	}
-	if (below(r, 50) == 0) /* now and then a later fragment */
+	if (fw_below(r, 50) == 0) /* now and then a later fragment */
 		p->flags = SL_F_FRAG | SL_F_FRAG_LATER;
-	p->len = 64 + below(r, 1400);
+	p->len = 64 + fw_below(r, 1400);
 }
 
 /* ---- baselines: tiny programs from raw instructions ---- */
@@ -292,7 +251,7 @@ static double bench_fw(struct fw_rig *rig, const struct fw_ref_pkt *pk, size_t n
 
 void test_fw_scale(void)
 {
-	struct rng r = { 0x100000 };
+	struct fw_rng r = { 0x100000 };
 	struct spec_firewall fw;
 	struct sl_errs errs = { 0 };
 	struct fw_image img = { 0 };
@@ -412,11 +371,11 @@ void test_fw_scale(void)
 		 * trie: 100k prefixes like the rules' (mixed lengths, half from
 		 * shared /16 sites), looked up with addresses inside them. */
 		for (k = 0; k < 2000; k++)
-			st.v4[k] = (uint32_t)rnd(&r) & 0xffff0000u;
+			st.v4[k] = (uint32_t)fw_rnd(&r) & 0xffff0000u;
 		for (k = 0; k < NRULES; k++) {
 			struct { uint32_t plen, addr; } lk;
 
-			keys[k] = (uint32_t)rnd(&r);
+			keys[k] = (uint32_t)fw_rnd(&r);
 			bpf_map_update_elem(hash_fd, &keys[k], &val, 0);
 			gen_prefix(&r, &st, 4, &lpfx[k]);
 			lk.plen = lpfx[k].plen;
@@ -426,8 +385,8 @@ void test_fw_scale(void)
 		for (k = 0; k < NBENCH; k++) {
 			uint32_t a[4];
 
-			hkeys[k] = keys[below(&r, NRULES)];
-			addr_in(&r, &lpfx[below(&r, NRULES)], 1, 4, a);
+			hkeys[k] = keys[fw_below(&r, NRULES)];
+			addr_in(&r, &lpfx[fw_below(&r, NRULES)], 1, 4, a);
 			lkeys[k] = a[0];
 		}
 		progs[0] = baseline_prog(-1, false);
@@ -483,5 +442,5 @@ out:
 		fw_rig_close(&rig);
 	fw_image_free(&img);
 	errs_free(&errs);
-	free_rules(&fw);
+	fw_rules_free(&fw);
 }

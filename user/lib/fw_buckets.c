@@ -38,7 +38,7 @@ void fw_lists_free(struct fw_lists *l)
 	l->indexed = false;
 }
 
-static void lists_drop(struct fw_lists *l, const char *why)
+void fw_lists_drop(struct fw_lists *l, const char *why)
 {
 	fw_lists_free(l);
 	l->why_not = why;
@@ -284,7 +284,7 @@ static void port_ctx_free(struct port_ctx *pc)
 static void port_disable(struct port_ctx *pc, int i, const char *why)
 {
 	pc->on[i] = false;
-	lists_drop(&pc->fam[i]->idx[FW_IDX_PORT], why);
+	fw_lists_drop(&pc->fam[i]->idx[FW_IDX_PORT], why);
 }
 
 /* The list of the current interval for family i, appended to its cand. */

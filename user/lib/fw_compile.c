@@ -324,11 +324,6 @@ static int expand(const struct spec_firewall *fw, const char *path,
 
 /* ---- 3. which address indexes to build ---- */
 
-static void lists_drop_why(struct fw_lists *l, const char *why)
-{
-	fw_lists_free(l);
-	l->why_not = why;
-}
 
 /* From the exact list sizes: an index over the cap is not built, nor one
  * that can never give the shortest list (its shortest list is no shorter
@@ -344,15 +339,15 @@ static void choose_addr(struct fw_fam *fam)
 		if (!l->cut)
 			continue; /* no prefix in the field */
 		if (l->total > FW_MAX_CAND_INDEX)
-			lists_drop_why(l, "its candidate lists would exceed " FW_STR(FW_MAX_CAND_INDEX) " entries");
+			fw_lists_drop(l, "its candidate lists would exceed " FW_STR(FW_MAX_CAND_INDEX) " entries");
 		else if (l->min >= fam->n)
-			lists_drop_why(l, "every class holds every atom");
+			fw_lists_drop(l, "every class holds every atom");
 	}
 	if (s->cut && d->cut) {
 		if (s->min >= d->max)
-			lists_drop_why(s, "its lists are never shorter than the destination index's");
+			fw_lists_drop(s, "its lists are never shorter than the destination index's");
 		else if (d->min >= s->max)
-			lists_drop_why(d, "its lists are never shorter than the source index's");
+			fw_lists_drop(d, "its lists are never shorter than the source index's");
 	}
 }
 

@@ -98,6 +98,8 @@ int fw_lists_addr_build(struct fw_fam *fam, int field);
 int fw_lists_port(struct fw_fam *fam[2], const size_t bound[2], uint32_t *port_cls,
 		  size_t *nclasses);
 void fw_lists_free(struct fw_lists *l);
+/* Free the lists and say why the index is not built. */
+void fw_lists_drop(struct fw_lists *l, const char *why);
 
 /* fw_lpm4.c: chunks the two fields need (for the cap), then the table.
  * leaf[field][class] is what a leaf of that class holds (FW_LPM_LIST or the

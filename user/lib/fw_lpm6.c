@@ -57,6 +57,40 @@ static void key_make(struct fw_lpm6_key *k, int field, unsigned plen, fw_u128 a)
 		k->addr[i] = __builtin_bswap32((uint32_t)(a >> (96 - 32 * i)));
 }
 
+/* The field's distinct prefix lengths, ascending, and the index of each. */
+static int lens_of(const struct fw_field *f, uint8_t lens[128], int idx_of[129])
+{
+	bool has[129] = { false };
+	int l, nl = 0;
+	size_t c;
+
+	for (c = 0; c < f->n; c++)
+		has[f->pfx[c].plen] = true;
+	for (l = 1; l <= 128; l++) {
+		idx_of[l] = nl;
+		if (has[l])
+			lens[nl++] = (uint8_t)l;
+	}
+	return nl;
+}
+
+/* Markers on the binary-search path to each length index (shorter ones the
+ * search must hit on its way). */
+static int path_marks(int k, int nl, int marks[8])
+{
+	int lo = 0, hi = nl - 1, mid, n = 0;
+
+	while ((mid = (lo + hi) / 2) != k) {
+		if (mid < k) {
+			marks[n++] = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return n;
+}
+
 static int tab_put(struct tab *t, const struct fw_lpm6_key *k, uint32_t cls)
 {
 	size_t s = key_hash(k) & t->mask;
@@ -88,22 +122,14 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 	 * whose number depends only on the index of its length. */
 	for (field = 0; field < 2; field++) {
 		const struct fw_field *f = &fam->f[field];
-		int path[129] = { 0 }, idx[129], nl = 0, l, lo, hi, mid;
-		bool has[129] = { false };
+		int idx_of[129], marks[8], nl, l, nmarks[128];
+		uint8_t lens[128];
 
-		for (c = 0; c < f->n; c++)
-			has[f->pfx[c].plen] = true;
-		for (l = 1; l <= 128; l++)
-			if (has[l])
-				idx[l] = nl++;
+		nl = lens_of(f, lens, idx_of);
 		for (l = 0; l < nl; l++)
-			for (lo = 0, hi = nl - 1; (mid = (lo + hi) / 2) != l;)
-				if (mid < l)
-					path[l]++, lo = mid + 1;
-				else
-					hi = mid - 1;
+			nmarks[l] = path_marks(l, nl, marks);
 		for (c = 0; c < f->n; c++)
-			worst += 1 + (size_t)path[idx[f->pfx[c].plen]];
+			worst += 1 + (size_t)nmarks[idx_of[f->pfx[c].plen]];
 	}
 	t.cap = worst ? worst : 1;
 	t.keys = malloc(t.cap * sizeof(*t.keys));
@@ -118,17 +144,10 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 
 	for (field = 0; field < 2; field++) {
 		const struct fw_field *f = &fam->f[field];
-		int idx_of[129], nl = 0, l, w;
-		bool has[129] = { false };
+		int idx_of[129], nl, l, w;
 		uint8_t lens[128];
 
-		for (c = 0; c < f->n; c++)
-			has[f->pfx[c].plen] = true;
-		for (l = 1; l <= 128; l++) {
-			idx_of[l] = nl;
-			if (has[l])
-				lens[nl++] = (uint8_t)l;
-		}
+		nl = lens_of(f, lens, idx_of);
 		cfg->v6_nlens[field] = (uint8_t)nl;
 		for (l = 0; l < nl; l++) {
 			struct fw_lpm6_len *e = &lens_out[field * FW_LPM6_LENS_STRIDE + l];
@@ -141,22 +160,10 @@ int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
 
 		for (c = 0; c < f->n; c++) {
 			const struct fw_pfx *p = &f->pfx[c];
-			int k = idx_of[p->plen], lo = 0, hi = nl - 1, mid, nm = 0, m;
-			int marks[8];
+			int marks[8], nm = path_marks(idx_of[p->plen], nl, marks), m;
 			uint32_t a;
 			struct fw_lpm6_key key;
 
-			for (;;) { /* the search path towards k */
-				mid = (lo + hi) / 2;
-				if (mid == k)
-					break;
-				if (mid < k) {
-					marks[nm++] = mid;
-					lo = mid + 1;
-				} else {
-					hi = mid - 1;
-				}
-			}
 			key_make(&key, field, p->plen, p->addr);
 			err = tab_put(&t, &key, leaf[field][c + 1]);
 			if (err)
