@@ -2,11 +2,14 @@
 /* Per-field fixtures: a spec (through the real spec parser), packets, and
  * for each the expected stage verdict, reason, trace rule and counter
  * movement, through the real fw stage. Every expectation is also checked
- * against the reference model, so the model is pinned down by hand. */
+ * against the reference model, so the model is pinned down by hand. Last,
+ * the loaded config maps are frozen and carry BTF. */
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
 #include "test_progs.h"
 #include "fw_run.h"
 #include "shared/drop_reasons.h"
@@ -251,6 +254,52 @@ out:
 	free(doc);
 }
 
+/* After load every config map the loader hands out for pinning is frozen
+ * (no write by syscall, no writable mapping) and carries BTF, so that
+ * `bpftool map dump` shows its fields. */
+static void check_maps(struct fw_rig *rig)
+{
+	static const char *const want[] = { "fw_lpm4", "fw_lpm6", "fw_lpm6_lens", "fw_port_cls",
+					    "fw_bkt4", "fw_bkt6", "fw_cand4", "fw_cand6",
+					    "fw_rules", "fw_rule_ids", "fw_config" };
+	struct spec_firewall fw = { .default_action = SPEC_ACT_ALLOW };
+	struct sl_errs errs = { 0 };
+	struct fw_image img;
+	size_t i, k;
+
+	if (!ASSERT_OK(fw_compile(&fw, "f", &img, &errs), "fw_compile") ||
+	    !ASSERT_OK(fw_rig_load(rig, &img, NULL), "fw_rig_load"))
+		goto out;
+	ASSERT_EQ(rig->so.npins, sizeof(want) / sizeof(want[0]), "pins");
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		const char *name = want[k];
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info), key = 0;
+		char value[1024] = { 0 };
+		void *m;
+		int fd = -1;
+
+		for (i = 0; i < rig->so.npins; i++)
+			if (!strcmp(rig->so.pins[i].name, name))
+				fd = rig->so.pins[i].fd;
+		if (!ASSERT_GE(fd, 0, name))
+			continue;
+		ASSERT_OK(bpf_obj_get_info_by_fd(fd, &info, &len), name);
+		ASSERT_NEQ(info.btf_value_type_id, 0, name);
+		ASSERT_ERR(bpf_map_update_elem(fd, &key, value, 0), name);
+		ASSERT_EQ(errno, EPERM, name);
+		if (info.map_flags & BPF_F_MMAPABLE) {
+			m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			ASSERT_TRUE(m == MAP_FAILED, name);
+			if (m != MAP_FAILED)
+				munmap(m, 4096);
+		}
+	}
+out:
+	fw_image_free(&img);
+	errs_free(&errs);
+}
+
 void test_fw_fields(void)
 {
 	struct fw_rig rig;
@@ -261,5 +310,7 @@ void test_fw_fields(void)
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
 		if (test__start_subtest(fixtures[i].name))
 			run_fixture(&rig, &fixtures[i]);
+	if (test__start_subtest("maps_frozen_with_btf"))
+		check_maps(&rig);
 	fw_rig_close(&rig);
 }
