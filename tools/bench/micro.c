@@ -641,7 +641,7 @@ static void usage(void)
 		"                          [-c CPU] [-s SEED] [--csv FILE]\n"
 		"                          [--max-run-ms MS] [--min-repeat R]\n"
 		"defaults: -r 5000000 -k 11 -n 10,1000,10000,100000 -f 46, the last CPU,\n"
-		"  --max-run-ms 1000 --min-repeat 1000000: a program slower than MS/REPEAT\n"
+		"  --max-run-ms 400 --min-repeat 200000: a program slower than MS/REPEAT\n"
 		"  runs about MS per run, never fewer than R repeats (--max-run-ms 0: always -r)\n");
 }
 
@@ -654,7 +654,7 @@ int cmd_micro(int argc, char **argv)
 		{}
 	};
 	struct opts o = { .repeat = 5000000, .rounds = 11, .cpu = -1, .seed = 1,
-			  .max_run_ms = 1000, .min_repeat = 1000000,
+			  .max_run_ms = 400, .min_repeat = 200000,
 			  .sizes = { 10, 1000, 10000, 100000 }, .nsizes = 4,
 			  .fams = { 4, 6 }, .nfams = 2 };
 	struct setup *su;
