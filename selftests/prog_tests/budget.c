@@ -283,6 +283,9 @@ void test_budget(void)
 			fprintf(stderr, "budget: %s has no baseline: re-record (BUDGET_UPDATE=1)\n", f->name);
 			continue;
 		}
+		if (f->val * 100 < want * (100 - GROWTH_PCT))
+			printf("budget: %s is more than %d%% below its baseline: re-record it "
+			       "(BUDGET_UPDATE=1) so that the check stays tight\n", f->name, GROWTH_PCT);
 		if (!ASSERT_LE(f->val * 100, want * (100 + GROWTH_PCT), f->name))
 			fprintf(stderr, "budget: %s grew more than %d%% (%llu -> %llu); if intended, "
 				"re-record: sudo BUDGET_UPDATE=1 make test T=budget\n",
