@@ -171,6 +171,9 @@ static int run_test(const struct test_def *t, int timeout)
 	if (pid == 0) {
 		/* Own process group: a timeout kills what the test spawned. */
 		setpgid(0, 0);
+		/* The runner's forwarding handlers are not the test's. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		alarm(timeout);
 		_exit(run_child(t));
 	}

@@ -25,6 +25,10 @@
 const volatile __u32 sl_gen = 0;
 const volatile __u32 sl_stage = 0;
 const volatile __u32 sl_nstages = 1;
+/* Test hook, set only under SLUICE_TEST_FAULT=verifier so the failure path
+ * of a real verifier rejection can be tested. Clear, its branch is dead
+ * code the verifier prunes: it costs nothing in production. */
+const volatile __u32 sl_test_verifier_reject = 0;
 
 /* This generation's chain: slot i holds stage i. */
 struct {
@@ -85,6 +89,10 @@ static __always_inline struct sl_meta *stage_begin(SL_CTX *ctx)
 	if (!meta) {
 		drop_count(SL_DROP_NO_META, ctx_len(ctx));
 		return NULL;
+	}
+	if (sl_test_verifier_reject) {
+		/* verifier: rejected on purpose, a read through a scalar */
+		return (struct sl_meta *)(unsigned long)bpf_get_prandom_u32();
 	}
 	if (sl_stage == 0) {
 		meta->gen = sl_gen;

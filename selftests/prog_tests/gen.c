@@ -215,6 +215,17 @@ static void subtest_lifecycle(struct gen_rig *r)
 			   "diff names the removed rule");
 }
 
+/* Subtests can run alone (-t gen/faults): make B live if it is not. */
+static void ensure_b_live(struct gen_rig *r)
+{
+	char args[PATH_MAX + 16];
+
+	if (verdict(r, 2000) == XDP_DROP && verdict(r, 1000) == XDP_PASS)
+		return;
+	snprintf(args, sizeof(args), "apply -f %s", r->spec_b);
+	ASSERT_EQ(sluice(r, NULL, 0, args), 0, "apply B first");
+}
+
 static void subtest_bad_input(struct gen_rig *r)
 {
 	char before[16384] = "", after[16384] = "", out[8192], dir[PATH_MAX];
@@ -229,8 +240,10 @@ static void subtest_bad_input(struct gen_rig *r)
 	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "live generation still judges");
 }
 
+/* "verifier" is a real rejection: the stage is built so the verifier
+ * refuses it (bpf/include/stage.h). */
 static const char *const fault_steps[] = {
-	"compile", "load", "pin", "history", "commit", "attach",
+	"compile", "verifier", "load", "pin", "history", "commit", "attach",
 };
 
 static void subtest_faults(struct gen_rig *r)
@@ -246,6 +259,8 @@ static void subtest_faults(struct gen_rig *r)
 		snprintf(cmd, sizeof(cmd), "SLUICE_TEST_FAULT=%s %s --pin-root %s --state-dir %s apply -f %s 2>&1",
 			 fault_steps[i], r->sluice, r->pin, r->state, r->spec_a);
 		ASSERT_EQ(netns_run_out(r->ns.a, out, sizeof(out), "%s", cmd), 1, fault_steps[i]);
+		if (!strcmp(fault_steps[i], "verifier"))
+			ASSERT_STRCONTAINS(out, "verifier log tail", "the verifier's words are shown");
 		ASSERT_EQ(live_gen(r), live, "live generation unchanged");
 		ASSERT_EQ(verdict(r, 2000), XDP_DROP, "live verdicts unchanged");
 		ASSERT_EQ(verdict(r, 1000), XDP_PASS, "live verdicts unchanged (allow)");
@@ -409,18 +424,28 @@ void test_gen(void)
 		goto cleanup;
 	if (test__start_subtest("lifecycle"))
 		subtest_lifecycle(&r);
-	if (test__start_subtest("bad_input"))
+	if (test__start_subtest("bad_input")) {
+		ensure_b_live(&r);
 		subtest_bad_input(&r);
-	if (test__start_subtest("faults"))
+	}
+	if (test__start_subtest("faults")) {
+		ensure_b_live(&r);
 		subtest_faults(&r);
-	if (test__start_subtest("lock"))
+	}
+	if (test__start_subtest("lock")) {
+		ensure_b_live(&r);
 		subtest_lock(&r);
+	}
 	if (test__start_subtest("sigkill"))
 		subtest_sigkill(&r);
-	if (test__start_subtest("upgrade"))
+	if (test__start_subtest("upgrade")) {
+		ensure_b_live(&r);
 		subtest_upgrade(&r);
-	if (test__start_subtest("detach"))
+	}
+	if (test__start_subtest("detach")) {
+		ensure_b_live(&r);
 		subtest_detach(&r);
+	}
 cleanup:
 	netns_cleanup_all();
 }

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nf_fw.h"
+#include "chain.h"
 #include "fw.skel.h"
 
 #define FW_LOG_SIZE (4u << 20)	/* verifier log buffer, used on failure */
@@ -215,6 +216,7 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 	skel->rodata->sl_gen = g ? g->gen : 0;
 	skel->rodata->sl_stage = stage_idx;
 	skel->rodata->sl_nstages = g ? g->nstages : 1;
+	skel->rodata->sl_test_verifier_reject = fault_at("verifier") ? 1 : 0;
 	skel->rodata->fw_cfg = img->cfg;
 	skel->rodata->fw_cfg.default_counter = default_counter_slot;
 
