@@ -73,7 +73,7 @@ static int rig_setup(struct gen_rig *r)
 	if (!err)
 		err = write_file(r->spec_bad,
 				 "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
-				 "\"metadata\":{\"name\":\"g\"},\"spec\":{\"attach\":[{\"interface\":\"veth0\"}],"
+				 "\"metadata\":{\"name\":\"g\"},\"spec\":{\"attach\":[{\"interface\":\"veth0\",\"hook\":\"xdp\"}],"
 				 "\"functions\":[{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\","
 				 "\"rules\":[{\"id\":\"x\",\"action\":\"deny\",\"dst\":[\"10.0.0.0/33\"]}]}]}}");
 	return err;
@@ -238,6 +238,36 @@ static void subtest_bad_input(struct gen_rig *r)
 	list_pins(dir, after, sizeof(after));
 	ASSERT_STREQ(after, before, "no pin added or removed");
 	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "live generation still judges");
+
+	/* Valid JSON, but more than the maps may hold: 5000 port-only rules
+	 * make every port-less packet a candidate for 5000 atoms, over the
+	 * firewall's scan cap. Refused before anything is loaded. */
+	{
+		char path[PATH_MAX];
+		FILE *f;
+		int i;
+
+		snprintf(path, sizeof(path), "%s/overflow.json", r->tmp);
+		f = fopen(path, "w");
+		if (!ASSERT_OK_PTR(f, "overflow spec"))
+			return;
+		fprintf(f, "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+			"\"metadata\":{\"name\":\"g\"},\"spec\":{\"attach\":[{\"interface\":\"veth0\",\"hook\":\"xdp\"}],"
+			"\"functions\":[{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\",\"rules\":[");
+		for (i = 0; i < 5000; i++)
+			fprintf(f, "%s{\"id\":\"r%d\",\"action\":\"deny\",\"proto\":\"udp\",\"dstPorts\":[%d]}",
+				i ? "," : "", i, i + 1);
+		fprintf(f, "]}]}}\n");
+		fclose(f);
+		before[0] = after[0] = '\0';
+		list_pins(dir, before, sizeof(before));
+		snprintf(out, sizeof(out), "apply -f %s", path);
+		ASSERT_EQ(sluice(r, out, sizeof(out), out), 2, "over the caps exits 2");
+		ASSERT_STRCONTAINS(out, "spec.functions[0].rules", "the error names the rules");
+		list_pins(dir, after, sizeof(after));
+		ASSERT_STREQ(after, before, "no pin added or removed");
+		ASSERT_EQ(verdict(r, 2000), XDP_DROP, "live generation still judges");
+	}
 }
 
 /* "verifier" is a real rejection: the stage is built so the verifier
