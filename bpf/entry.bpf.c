@@ -26,8 +26,8 @@ static __always_inline int entry_drop(struct sl_meta *meta, __u32 reason)
 	return CTX_ACT_DROP;
 }
 
-SEC("xdp")
-int sl_entry(struct xdp_md *ctx)
+SEC(SL_SEC_HOOK)
+int sl_entry(SL_CTX *ctx)
 {
 	struct sl_meta *meta = meta_get();
 	int ret;

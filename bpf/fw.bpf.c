@@ -75,8 +75,8 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const struct sl_meta *me
 	return best;
 }
 
-SEC("xdp")
-int fw_stage(struct xdp_md *ctx)
+SEC(SL_SEC_HOOK)
+int fw_stage(SL_CTX *ctx)
 {
 	struct sl_meta *meta = stage_begin(ctx);
 	struct fw_scan s = {};

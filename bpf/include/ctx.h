@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Context shim: lets parsers and helpers compile for XDP and TC alike.
- * A TC entry file defines SL_HOOK_TC before including anything. */
+ * Every program is written once, for SL_CTX, in <name>.bpf.c; its TC
+ * twin <name>_tc.bpf.c defines SL_HOOK_TC and includes it. */
 #ifndef SLUICE_CTX_H
 #define SLUICE_CTX_H
 
@@ -30,9 +31,15 @@ static __always_inline void *ctx_data_end(const SL_CTX *ctx)
 	return (void *)(unsigned long)ctx->data_end;
 }
 
+/* Bytes on the wire: for an skb that is its whole length, not only the
+ * linear part between data and data_end. */
 static __always_inline __u32 ctx_len(const SL_CTX *ctx)
 {
+#ifdef SL_HOOK_TC
+	return ctx->len;
+#else
 	return (__u32)(ctx_data_end(ctx) - ctx_data(ctx));
+#endif
 }
 
 #endif

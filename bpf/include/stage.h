@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The stage contract: every network function is one program of this shape.
  *
- *	SEC("xdp") int fw_stage(struct xdp_md *ctx)
+ *	SEC(SL_SEC_HOOK) int fw_stage(SL_CTX *ctx)
  *	{
  *		struct sl_meta *meta = stage_begin(ctx);
  *		if (!meta)

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "entry.skel.h"
+#include "chain.h"
 #include "fw_run.h"
 
 #define VERIFIER_BUDGET 700000
@@ -56,17 +57,22 @@ static void record(const char *obj, const char *prog, const char *variant, int f
 		seen[nseen++] = strdup(name);
 }
 
-/* entry: the parser, attached once per attach point. No .rodata config. */
-static void load_entry(void)
+/* entry: the parser, attached once per attach point. No .rodata config.
+ * entry_tc is its TC twin, opened through the loader the chains use. */
+static void load_entry_plane(bool tc)
 {
 	struct bpf_program *p;
 	struct entry *skel;
 
-	skel = entry__open_and_load();
-	if (!ASSERT_OK_PTR(skel, "entry__open_and_load"))
+	skel = entry_open_for(tc);
+	if (skel && entry__load(skel)) {
+		entry__destroy(skel);
+		skel = NULL;
+	}
+	if (!ASSERT_OK_PTR(skel, tc ? "entry_tc load" : "entry load"))
 		return;
 	bpf_object__for_each_program(p, skel->obj)
-		record("entry", bpf_program__name(p), NULL, bpf_program__fd(p));
+		record(tc ? "entry_tc" : "entry", bpf_program__name(p), NULL, bpf_program__fd(p));
 	entry__destroy(skel);
 }
 
@@ -79,6 +85,7 @@ static void load_entry(void)
  *         audit mode: the most the verifier can be asked to walk. */
 static void load_fw_variant(struct fw_rig *rig, struct fw_image *img, const char *variant)
 {
+	const char *obj = rig->g.tc ? "fw_tc" : "fw";
 	char *log = NULL;
 	int err;
 
@@ -88,10 +95,10 @@ static void load_fw_variant(struct fw_rig *rig, struct fw_image *img, const char
 		free(log);
 		return;
 	}
-	record("fw", "fw_stage", variant, rig->so.prog_fd);
+	record(obj, "fw_stage", variant, rig->so.prog_fd);
 }
 
-static void load_fw(void)
+static void load_fw_plane(bool tc)
 {
 	struct sl_errs errs = { 0 };
 	struct spec *spec = NULL;
@@ -104,6 +111,9 @@ static void load_fw(void)
 	err = fw_rig_open(&rig);
 	if (!ASSERT_OK(err, "fw_rig_open"))
 		return;
+	/* A fresh rig per hook family: its PROG_ARRAY takes the type of the
+	 * first program that uses it. */
+	rig.g.tc = tc;
 	err = spec_load_file(test__src_path("examples/edge.json"), &spec, &errs);
 	if (!ASSERT_OK(err, "spec_load_file examples/edge.json")) {
 		errs_print(&errs, stdout);
@@ -138,12 +148,19 @@ out:
 	fw_rig_close(&rig);
 }
 
+static void load_entry(void) { load_entry_plane(false); }
+static void load_entry_tc(void) { load_entry_plane(true); }
+static void load_fw(void) { load_fw_plane(false); }
+static void load_fw_tc(void) { load_fw_plane(true); }
+
 static const struct {
 	const char *obj;
 	void (*load)(void);
 } loaders[] = {
 	{ "entry", load_entry },
+	{ "entry_tc", load_entry_tc },
 	{ "fw", load_fw },
+	{ "fw_tc", load_fw_tc },
 };
 
 /* Every program of every object in BUILD/bpf was measured. */

@@ -1,6 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Attach points.
+ *
+ * XDP: a bpf_link pinned as PIN/<chain>/link_<ifname>_<hook>; it outlives
+ * sluice and the agent, and unpinning it detaches.
+ * TC: a cls_bpf filter (netlink; Debian 12's libbpf and 6.1 have no tcx
+ * links) at sluice's handle and priority on the clsact hook, recorded as
+ * STATE/<chain>/tc/<ifname>_<hook>. The kernel holds the filter, so it
+ * outlives sluice too; the record says which filters are the chain's.
+ */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,33 +21,43 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 
-static void link_pin_name(char *out, size_t len, const struct spec_attach *a)
+#define TC_REC_PREFIX "tc:"
+
+static bool hook_is_tc(enum spec_hook h)
 {
-	snprintf(out, len, "link_%s_%s", a->ifname, spec_hook_str(a->hook));
+	return h == SPEC_HOOK_TC_INGRESS || h == SPEC_HOOK_TC_EGRESS;
+}
+
+bool attach_spec_is_tc(const struct spec *s)
+{
+	return s->nattach && hook_is_tc(s->attach[0].hook);
+}
+
+/* link_<ifname>_<hook> for XDP, tc:<ifname>_<hook> for TC */
+static void attach_name(char *out, size_t len, const struct spec_attach *a)
+{
+	snprintf(out, len, "%s%s_%s", hook_is_tc(a->hook) ? TC_REC_PREFIX : "link_",
+		 a->ifname, spec_hook_str(a->hook));
 }
 
 int attach_check(const struct spec *s, struct sl_errs *errs)
 {
 	size_t i, before = errs->n;
-	char path[64];
+	char path[80];
 
 	for (i = 0; i < s->nattach; i++) {
 		const struct spec_attach *a = &s->attach[i];
 
-		snprintf(path, sizeof(path), "spec.attach[%zu]", i);
 		if (!if_nametoindex(a->ifname)) {
-			char p2[80];
-
-			snprintf(p2, sizeof(p2), "%s.interface", path);
-			errs_add(errs, p2, "interface \"%s\" does not exist in this network namespace",
+			snprintf(path, sizeof(path), "spec.attach[%zu].interface", i);
+			errs_add(errs, path, "interface \"%s\" does not exist in this network namespace",
 				 a->ifname);
 		}
-		if (a->hook != SPEC_HOOK_XDP) {
-			char p2[80];
-
-			snprintf(p2, sizeof(p2), "%s.hook", path);
-			errs_add(errs, p2, "hook \"%s\" is not supported yet; supported: xdp",
-				 spec_hook_str(a->hook));
+		if (hook_is_tc(a->hook) != hook_is_tc(s->attach[0].hook)) {
+			snprintf(path, sizeof(path), "spec.attach[%zu].hook", i);
+			errs_add(errs, path, "a chain runs at XDP or at TC, not both: spec.attach[0] "
+				 "is %s; put the %s attach points in a chain of their own",
+				 spec_hook_str(s->attach[0].hook), spec_hook_str(a->hook));
 		}
 	}
 	return errs->n > before ? -EINVAL : 0;
@@ -59,48 +79,261 @@ static int xdp_attach(int entry_fd, const struct spec_attach *a, int *link_fd)
 	return 0;
 }
 
-static bool wanted(const struct spec *s, const char *pin_name)
+/* TC -------------------------------------------------------------------- */
+
+static void tc_hook_init(struct bpf_tc_hook *hook, int ifindex, bool egress)
 {
-	char name[64];
+	memset(hook, 0, sizeof(*hook));
+	hook->sz = sizeof(*hook);
+	hook->ifindex = ifindex;
+	hook->attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+}
+
+static void tc_opts_init(struct bpf_tc_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->handle = SL_TC_HANDLE;
+	o->priority = SL_TC_PRIO;
+}
+
+/* The program at sluice's handle and priority, 0 when none. libbpf prints
+ * the kernel's "cannot find" for an empty hook: an expected answer here, so
+ * its printer is muted for the call. */
+static uint32_t tc_query(int ifindex, bool egress)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_hook_init(&hook, ifindex, egress);
+	tc_opts_init(&o);
+	err = bpf_tc_query(&hook, &o);
+	libbpf_set_print(old);
+	return err ? 0 : o.prog_id;
+}
+
+static bool prog_is_entry(uint32_t id)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, "sl_entry");
+	close(fd);
+	return yes;
+}
+
+/* Attach, or replace in one netlink operation what sits at sluice's handle
+ * when it is a sluice entry program (ours, or one a killed run left). */
+static int tc_attach(int entry_fd, int ifindex, bool egress)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts o;
+	uint32_t cur;
+	int err;
+
+	tc_hook_init(&hook, ifindex, egress);
+	{
+		/* An existing clsact qdisc is fine (and makes libbpf print). */
+		libbpf_print_fn_t old = libbpf_set_print(NULL);
+
+		err = bpf_tc_hook_create(&hook);
+		libbpf_set_print(old);
+	}
+	if (err && err != -EEXIST)
+		return err;
+	cur = tc_query(ifindex, egress);
+	if (cur && !prog_is_entry(cur))
+		return -EBUSY;
+	tc_opts_init(&o);
+	o.prog_fd = entry_fd;
+	o.flags = cur ? BPF_TC_F_REPLACE : 0;
+	return bpf_tc_attach(&hook, &o);
+}
+
+static int tc_detach(int ifindex, bool egress)
+{
+	struct bpf_tc_hook hook;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_hook_init(&hook, ifindex, egress);
+	tc_opts_init(&o);
+	err = bpf_tc_detach(&hook, &o);
+	return err == -ENOENT || err == -ENODEV || err == -EINVAL ? 0 : err;
+}
+
+/* Records: STATE/<chain>/tc/<ifname>_<hook>, holding the ifindex. */
+static int tc_rec_path(const struct chain_paths *p, const char *name, char *out)
+{
+	return snprintf(out, PATH_MAX, "%s/tc/%s", p->state, name) >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int tc_rec_write(const struct chain_paths *p, const char *name, int ifindex)
+{
+	char path[PATH_MAX], dir[PATH_MAX], buf[16];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/tc", p->state);
+	err = mkdir_p(dir) ?: tc_rec_path(p, name, path);
+	if (err)
+		return err;
+	snprintf(buf, sizeof(buf), "%d\n", ifindex);
+	return file_write_atomic(path, buf, strlen(buf));
+}
+
+static int tc_rec_ifindex(const struct chain_paths *p, const char *name)
+{
+	char path[PATH_MAX], *buf;
+	int ifindex;
+
+	if (tc_rec_path(p, name, path) || file_read(path, &buf, NULL, 64))
+		return 0;
+	ifindex = atoi(buf);
+	free(buf);
+	return ifindex;
+}
+
+static bool name_is_egress(const char *name)
+{
+	size_t n = strlen(name), e = strlen("tc-egress");
+
+	return n > e && !strcmp(name + n - e, "tc-egress");
+}
+
+/* Detach and forget one TC record (name without the tc: prefix). */
+static void tc_rec_remove(const struct chain_paths *p, const char *name)
+{
+	char path[PATH_MAX];
+	int ifindex = tc_rec_ifindex(p, name);
+
+	if (ifindex)
+		tc_detach(ifindex, name_is_egress(name));
+	if (!tc_rec_path(p, name, path))
+		unlink(path);
+}
+
+/* Both kinds ------------------------------------------------------------ */
+
+static bool wanted(const struct spec *s, const char *name)
+{
+	char want[64];
 	size_t i;
 
 	for (i = 0; i < s->nattach; i++) {
-		link_pin_name(name, sizeof(name), &s->attach[i]);
-		if (!strcmp(name, pin_name))
+		attach_name(want, sizeof(want), &s->attach[i]);
+		if (!strcmp(want, name))
 			return true;
 	}
 	return false;
 }
 
-void attach_unpin(const char *pin_dir, char **names, size_t n)
+void attach_unpin(const struct chain_paths *p, char **names, size_t n)
 {
 	char path[PATH_MAX];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, names[i]);
+		if (!strncmp(names[i], TC_REC_PREFIX, strlen(TC_REC_PREFIX))) {
+			tc_rec_remove(p, names[i] + strlen(TC_REC_PREFIX));
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", p->pin, names[i]);
 		unlink(path);
 	}
 }
 
-int attach_reconcile(const char *pin_dir, int entry_fd, const struct spec *s,
+/* Names of the chain's current attach points: link pins and TC records. */
+static int current_names(const struct chain_paths *p, char ***out, size_t *n)
+{
+	const char *dirs[2] = { p->pin, NULL };
+	char tcdir[PATH_MAX], **v = NULL, **nv;
+	struct dirent *de;
+	size_t cnt = 0;
+	int k;
+	DIR *d;
+
+	snprintf(tcdir, sizeof(tcdir), "%s/tc", p->state);
+	dirs[1] = tcdir;
+	for (k = 0; k < 2; k++) {
+		d = opendir(dirs[k]);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			char name[300];
+
+			if (k == 0 && strncmp(de->d_name, "link_", 5))
+				continue;
+			if (k == 1 && (de->d_name[0] == '.' || strstr(de->d_name, ".tmp.")))
+				continue;
+			snprintf(name, sizeof(name), "%s%s", k ? TC_REC_PREFIX : "", de->d_name);
+			nv = realloc(v, (cnt + 1) * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+			v[cnt++] = strdup(name);
+		}
+		closedir(d);
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static void free_names(char **v, size_t n)
+{
+	while (n--)
+		free(v[n]);
+	free(v);
+}
+
+int attach_reconcile(const struct chain_paths *p, int entry_fd, const struct spec *s,
 		     char ***addedp, size_t *naddedp, struct sl_errs *errs)
 {
-	char **added = calloc(s->nattach + 1, sizeof(char *));
-	size_t nadded = 0, i;
-	struct dirent *de;
+	char **added = calloc(s->nattach + 1, sizeof(char *)), **cur = NULL;
+	size_t nadded = 0, ncur = 0, i;
 	int err = 0;
-	DIR *d;
 
 	if (!added)
 		return -ENOMEM;
 	for (i = 0; i < s->nattach; i++) {
 		const struct spec_attach *a = &s->attach[i];
-		char name[64], path[PATH_MAX];
-		int fd, link_fd = -1;
+		char name[64], path[64];
+		int fd, link_fd = -1, ifindex;
 
-		link_pin_name(name, sizeof(name), a);
-		fd = pin_get(pin_dir, name);
+		attach_name(name, sizeof(name), a);
+		snprintf(path, sizeof(path), "spec.attach[%zu]", i);
+		ifindex = if_nametoindex(a->ifname);
+		if (hook_is_tc(a->hook)) {
+			const char *rec = name + strlen(TC_REC_PREFIX);
+			bool egress = a->hook == SPEC_HOOK_TC_EGRESS;
+			bool had = tc_rec_ifindex(p, rec) == ifindex && ifindex;
+			struct bpf_prog_info info = {};
+			uint32_t len = sizeof(info);
+
+			/* Adopted as it is when our entry is there already. */
+			if (had && !bpf_obj_get_info_by_fd(entry_fd, &info, &len) &&
+			    tc_query(ifindex, egress) == info.id)
+				continue;
+			err = ifindex ? tc_attach(entry_fd, ifindex, egress) : -ENODEV;
+			if (!err)
+				err = tc_rec_write(p, rec, ifindex);
+			if (err) {
+				errs_add(errs, path, "cannot attach TC (%s) to %s: %s%s",
+					 spec_hook_str(a->hook), a->ifname, strerror(-err),
+					 err == -EBUSY ? " (another program holds sluice's tc handle)" : "");
+				goto undo;
+			}
+			if (!had)
+				added[nadded++] = strdup(name);
+			continue;
+		}
+		fd = pin_get(p->pin, name);
 		if (fd >= 0) {
 			/* Already attached: adopted as it is. */
 			close(fd);
@@ -108,96 +341,127 @@ int attach_reconcile(const char *pin_dir, int entry_fd, const struct spec *s,
 		}
 		err = xdp_attach(entry_fd, a, &link_fd);
 		if (err) {
-			snprintf(path, sizeof(path), "spec.attach[%zu]", i);
 			errs_add(errs, path, "cannot attach XDP (%s mode) to %s: %s%s",
 				 spec_xdp_mode_str(a->mode), a->ifname, strerror(-err),
 				 err == -EBUSY || err == -EEXIST ?
 				 " (another XDP program is attached)" : "");
 			goto undo;
 		}
-		err = pin_fd(link_fd, pin_dir, name);
+		err = pin_fd(link_fd, p->pin, name);
 		close(link_fd);
 		if (err) {
-			errs_add(errs, NULL, "cannot pin link %s/%s: %s", pin_dir, name,
+			errs_add(errs, NULL, "cannot pin link %s/%s: %s", p->pin, name,
 				 strerror(-err));
 			goto undo;
 		}
 		added[nadded++] = strdup(name);
 	}
-	/* Only now remove links the spec no longer names. */
-	d = opendir(pin_dir);
-	if (d) {
-		while ((de = readdir(d))) {
-			char path[PATH_MAX];
-
-			if (strncmp(de->d_name, "link_", 5) || wanted(s, de->d_name))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
+	/* Only now remove what the spec no longer names. */
+	current_names(p, &cur, &ncur);
+	for (i = 0; i < ncur; i++)
+		if (!wanted(s, cur[i]))
+			attach_unpin(p, &cur[i], 1);
+	free_names(cur, ncur);
 	*addedp = added;
 	*naddedp = nadded;
 	return 0;
 undo:
-	attach_unpin(pin_dir, added, nadded);
-	for (i = 0; i < nadded; i++)
-		free(added[i]);
-	free(added);
+	attach_unpin(p, added, nadded);
+	free_names(added, nadded);
 	*addedp = NULL;
 	*naddedp = 0;
 	return err;
 }
 
-int attach_list(const char *pin_dir, struct attach_info **out, size_t *n)
+int attach_detach_all(const struct chain_paths *p)
 {
-	struct attach_info *v = NULL, *nv;
-	size_t cnt = 0;
-	struct dirent *de;
-	DIR *d;
+	char **cur = NULL;
+	size_t ncur = 0;
+
+	current_names(p, &cur, &ncur);
+	attach_unpin(p, cur, ncur);
+	free_names(cur, ncur);
+	return 0;
+}
+
+int attach_repoint_tc(const struct chain_paths *p, int entry_fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	char **cur = NULL;
+	size_t ncur = 0, i;
+	int err = 0;
+
+	if (bpf_obj_get_info_by_fd(entry_fd, &info, &len))
+		return -errno;
+	current_names(p, &cur, &ncur);
+	for (i = 0; i < ncur && !err; i++) {
+		const char *rec = cur[i] + strlen(TC_REC_PREFIX);
+		int ifindex;
+
+		if (strncmp(cur[i], TC_REC_PREFIX, strlen(TC_REC_PREFIX)))
+			continue;
+		ifindex = tc_rec_ifindex(p, rec);
+		if (ifindex && tc_query(ifindex, name_is_egress(rec)) != info.id)
+			err = tc_attach(entry_fd, ifindex, name_is_egress(rec));
+	}
+	free_names(cur, ncur);
+	return err;
+}
+
+int attach_list(const struct chain_paths *p, struct attach_info **out, size_t *n)
+{
+	struct attach_info *v = NULL;
+	char **cur = NULL;
+	size_t ncur = 0, i;
 
 	*out = NULL;
 	*n = 0;
-	d = opendir(pin_dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		struct bpf_link_info info = {};
-		uint32_t len = sizeof(info);
-		struct attach_info *ai;
-		char *us;
-		int fd;
+	current_names(p, &cur, &ncur);
+	v = calloc(ncur + 1, sizeof(*v));
+	if (!v) {
+		free_names(cur, ncur);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ncur; i++) {
+		struct attach_info *ai = &v[i];
+		bool tc = !strncmp(cur[i], TC_REC_PREFIX, strlen(TC_REC_PREFIX));
+		const char *base = tc ? cur[i] + strlen(TC_REC_PREFIX) : cur[i] + 5;
+		char split[64], *us;
 
-		if (strncmp(de->d_name, "link_", 5))
-			continue;
-		nv = realloc(v, (cnt + 1) * sizeof(*v));
-		if (!nv)
-			break;
-		v = nv;
-		ai = &v[cnt++];
-		memset(ai, 0, sizeof(*ai));
-		snprintf(ai->pin_name, sizeof(ai->pin_name), "%s", de->d_name);
-		snprintf(ai->ifname, sizeof(ai->ifname), "%s", de->d_name + 5);
-		us = strrchr(ai->ifname, '_');
+		snprintf(ai->pin_name, sizeof(ai->pin_name), "%s", cur[i]);
+		/* <ifname>_<hook>: the hook has no '_', the ifname may */
+		snprintf(split, sizeof(split), "%s", base);
+		us = strrchr(split, '_');
 		if (us) {
 			snprintf(ai->hook, sizeof(ai->hook), "%s", us + 1);
 			*us = '\0';
 		}
-		fd = pin_get(pin_dir, de->d_name);
-		if (fd < 0)
+		snprintf(ai->ifname, sizeof(ai->ifname), "%s", split);
+		if (tc) {
+			ai->ifindex = tc_rec_ifindex(p, base);
+			ai->prog_id = ai->ifindex ? tc_query(ai->ifindex, name_is_egress(base)) : 0;
 			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-			ai->link_id = info.id;
-			ai->prog_id = info.prog_id;
-			if (info.type == BPF_LINK_TYPE_XDP)
-				ai->ifindex = info.xdp.ifindex;
 		}
-		close(fd);
+		{
+			struct bpf_link_info info = {};
+			uint32_t len = sizeof(info);
+			int fd = pin_get(p->pin, cur[i]);
+
+			if (fd < 0)
+				continue;
+			if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+				ai->link_id = info.id;
+				ai->prog_id = info.prog_id;
+				if (info.type == BPF_LINK_TYPE_XDP)
+					ai->ifindex = info.xdp.ifindex;
+			}
+			close(fd);
+		}
 	}
-	closedir(d);
+	free_names(cur, ncur);
 	*out = v;
-	*n = cnt;
+	*n = ncur;
 	return 0;
 }
 

@@ -18,7 +18,17 @@
 #include <bpf/libbpf.h>
 #include "chain.h"
 #include "history.h"
+#include "attach.h"
 #include "entry.skel.h"
+#include "entry_tc.skel.h"
+
+STAGE_TWIN_CHECK(entry, entry_tc);
+
+/* The entry program of a chain's hook family. */
+struct entry *entry_open_for(bool tc)
+{
+	return tc ? (struct entry *)entry_tc__open() : entry__open();
+}
 
 int fault_at(const char *step)
 {
@@ -75,9 +85,16 @@ void chain_close(struct chain *c)
 
 static int entry_adopt(struct chain *c)
 {
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
 	c->entry_fd = pin_get(c->paths.pin, "entry");
 	if (c->entry_fd < 0)
 		return c->entry_fd;
+	/* A chain runs at XDP or at TC, fixed when it was created. */
+	if (bpf_obj_get_info_by_fd(c->entry_fd, &info, &len))
+		return -errno;
+	c->tc = info.type == BPF_PROG_TYPE_SCHED_CLS;
 	c->root_fd = pin_get(c->paths.pin, "sl_root");
 	c->sh.meta_fd = pin_get(c->paths.pin, "sl_meta_scratch");
 	c->sh.drops_fd = pin_get(c->paths.pin, "sl_drops");
@@ -99,7 +116,7 @@ static struct entry *entry_load(struct chain *c)
 	bool pinned[3] = {};
 	int err = 0, i, fd;
 
-	skel = entry__open();
+	skel = entry_open_for(c->tc);
 	if (!skel)
 		return NULL;
 	maps[0] = skel->maps.sl_root;
@@ -208,10 +225,11 @@ static int entry_upgrade(struct chain *c)
 	if (err)
 		goto out;
 	if (!memcmp(old_info.tag, new_info.tag, BPF_TAG_SIZE)) {
-		err = links_point_to(c, c->entry_fd, old_info.id);
+		err = links_point_to(c, c->entry_fd, old_info.id) ?:
+		      attach_repoint_tc(&c->paths, c->entry_fd);
 		goto out;
 	}
-	err = links_point_to(c, new_fd, new_info.id);
+	err = links_point_to(c, new_fd, new_info.id) ?: attach_repoint_tc(&c->paths, new_fd);
 	if (err)
 		goto out;
 	/* Between unlink and pin a reader sees no entry; the next writer's
@@ -355,8 +373,10 @@ int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
 		if (err)
 			return err;
 	}
+	c->tc = flags & CHAIN_TC;
 	err = entry_adopt(c);
 	if (err == -ENOENT && (flags & CHAIN_CREATE)) {
+		c->tc = flags & CHAIN_TC;
 		close_fd(&c->root_fd);
 		close_fd(&c->sh.meta_fd);
 		close_fd(&c->sh.drops_fd);
@@ -409,25 +429,11 @@ int chain_find_only(const struct chain_opts *o, char *name, size_t len)
 
 int chain_detach(struct chain *c)
 {
-	struct dirent *de;
-	int err = 0;
-	DIR *d;
+	int err;
 
-	/* Links first: unpinning the last reference detaches the program,
-	 * so traffic goes back to the stack before the maps go away. */
-	d = opendir(c->paths.pin);
-	if (d) {
-		while ((de = readdir(d))) {
-			char path[PATH_MAX];
-
-			if (strncmp(de->d_name, "link_", 5))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", c->paths.pin, de->d_name);
-			if (unlink(path) && errno != ENOENT)
-				err = -errno;
-		}
-		closedir(d);
-	}
+	/* Attach points first: traffic goes back to the stack before the
+	 * maps go away. */
+	err = attach_detach_all(&c->paths);
 	if (err)
 		return err;
 	err = pin_rmtree(c->paths.pin);

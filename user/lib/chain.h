@@ -35,6 +35,7 @@ struct chain_opts {
 
 #define CHAIN_LOCK 0x1	 /* take the writer lock */
 #define CHAIN_CREATE 0x2 /* create the chain (entry program, shared maps) */
+#define CHAIN_TC 0x4	 /* create it at TC (sched_cls programs), not XDP */
 
 struct chain {
 	char name[64];
@@ -46,6 +47,7 @@ struct chain {
 	uint32_t live;		/* from the kernel; 0: none */
 	uint32_t prev;		/* warm rollback target; 0: none */
 	bool created;		/* this open created the chain */
+	bool tc;		/* runs at TC, else at XDP (fixed at creation) */
 };
 
 int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
@@ -97,6 +99,10 @@ struct gen_private {
 
 int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_errs *errs);
 void gen_private_free(struct gen_private *gp);
+
+/* The entry skeleton of a hook family (struct entry_tc has the same layout). */
+struct entry;
+struct entry *entry_open_for(bool tc);
 
 /* Test hook: SLUICE_TEST_FAULT=<step> makes that step fail with -EIO. */
 int fault_at(const char *step);

@@ -217,6 +217,7 @@ static int build_stages(struct stage_shared *sh, const struct spec *s, struct ge
 
 	b->g.gen = b->gen;
 	b->g.nstages = s->nfns;
+	b->g.tc = attach_spec_is_tc(s);
 	for (i = 0; i < s->nfns; i++) {
 		const struct spec_function *fn = &s->fns[i];
 		char *log = NULL;
@@ -335,11 +336,17 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	memset(res, 0, sizeof(*res));
 	err = attach_check(s, errs);
 	if (err)
-		return -EINVAL;
+		goto fail_spec;
+	if (attach_spec_is_tc(s) != c->tc) {
+		errs_add(errs, "spec.attach[0].hook",
+			 "chain %s runs at %s; to move it to %s, detach it first (sluice detach)",
+			 c->name, c->tc ? "TC" : "XDP", c->tc ? "XDP" : "TC");
+		goto fail_spec;
+	}
 	if (!o->dry_run && same_as_live(c, s)) {
 		/* Declarative: the same spec twice changes nothing. Only put
 		 * back attach points someone removed by hand. */
-		err = attach_reconcile(c->paths.pin, c->entry_fd, s, &added, &nadded, errs);
+		err = attach_reconcile(&c->paths, c->entry_fd, s, &added, &nadded, errs);
 		for (i = 0; i < nadded; i++)
 			free(added[i]);
 		free(added);
@@ -419,13 +426,13 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 		errs_add(errs, NULL, "commit of generation %u failed: %s", b.gen, strerror(-err));
 		goto fail_hist;
 	}
-	err = attach_reconcile(c->paths.pin, c->entry_fd, s, &added, &nadded, errs);
+	err = attach_reconcile(&c->paths, c->entry_fd, s, &added, &nadded, errs);
 	if (!err)
 		err = fault_at("attach");
 	if (err) {
 		/* Put the old generation back before anything else. */
 		root_set(c, old_stage0);
-		attach_unpin(c->paths.pin, added, nadded);
+		attach_unpin(&c->paths, added, nadded);
 		goto fail_hist;
 	}
 	res->prev = c->live;
@@ -501,7 +508,7 @@ static int rollback_warm(struct chain *c, uint32_t gen, struct apply_result *res
 		goto out;
 	}
 	/* Its attach points may differ from the live one's. */
-	err = attach_reconcile(c->paths.pin, c->entry_fd, &attach_only, &added, &nadded, errs);
+	err = attach_reconcile(&c->paths, c->entry_fd, &attach_only, &added, &nadded, errs);
 	for (i = 0; i < nadded; i++)
 		free(added[i]);
 	free(added);
@@ -598,6 +605,7 @@ int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_er
 	if (!pi)
 		return -ENOMEM;
 	pi->b.g.chain_fd = pi->b.g.gen_stats_fd = -1;
+	pi->b.g.tc = attach_spec_is_tc(s);
 	pi->sh.fw_counters_fd = -1;
 	for (i = 0; i < s->nfns; i++) {
 		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
@@ -612,7 +620,11 @@ int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_er
 		for (j = 0; j < pi->b.imgs[i].nrules; j++)
 			pi->b.imgs[i].rules[j].counter = slot++;
 	}
-	pi->entry = entry__open_and_load();
+	pi->entry = entry_open_for(pi->b.g.tc);
+	if (pi->entry && entry__load(pi->entry)) {
+		entry__destroy(pi->entry);
+		pi->entry = NULL;
+	}
 	if (!pi->entry) {
 		err = -errno ?: -EINVAL;
 		errs_add(errs, NULL, "cannot load the entry program: %s", strerror(-err));

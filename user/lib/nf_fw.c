@@ -12,6 +12,11 @@
 #include "nf_fw.h"
 #include "chain.h"
 #include "fw.skel.h"
+#include "fw_tc.skel.h"
+
+STAGE_TWIN_CHECK(fw, fw_tc);
+_Static_assert(sizeof(*((struct fw *)0)->rodata) == sizeof(*((struct fw_tc *)0)->rodata),
+	       "fw and fw_tc .rodata differ");
 
 #define FW_LOG_SIZE (4u << 20)	/* verifier log buffer, used on failure */
 #define FW_LOG_TAIL 8192	/* bytes of it handed to the caller */
@@ -209,7 +214,7 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 	memset(out, 0, sizeof(*out));
 	out->prog_fd = -1;
 
-	skel = fw__open();
+	skel = g && g->tc ? (struct fw *)fw_tc__open() : fw__open();
 	if (!skel)
 		return -errno ?: -ENOMEM;
 

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdbool.h>
 
 /* Maps shared by the whole chain, across generations (pinned at the chain
  * root). -1: not created yet. */
@@ -25,6 +26,7 @@ struct stage_shared {
 struct stage_gen {
 	uint32_t gen;
 	uint32_t nstages;
+	bool tc;	   /* TC (sched_cls) programs, else XDP */
 	int chain_fd;	   /* sl_chain */
 	int gen_stats_fd;  /* sl_gen_stats */
 };
@@ -44,6 +46,18 @@ struct stage_obj {
 };
 
 void stage_obj_destroy(struct stage_obj *so);
+
+/* Every program has an XDP build <name>.bpf.c and a TC twin
+ * <name>_tc.bpf.c made from the same source: their skeletons have the same
+ * layout, so a loader opens the right one and then uses the XDP type for
+ * both. STAGE_TWIN_CHECK asserts the layouts really agree. */
+#define STAGE_TWIN_CHECK(xdp, tc)                                              \
+	_Static_assert(sizeof(struct xdp) == sizeof(struct tc) &&              \
+			       sizeof(((struct xdp *)0)->maps) ==              \
+				       sizeof(((struct tc *)0)->maps) &&       \
+			       sizeof(((struct xdp *)0)->progs) ==             \
+				       sizeof(((struct tc *)0)->progs),        \
+		       "the TC twin of " #xdp " differs in layout")
 
 /* Hand the shared and per-generation maps to an object before load. */
 struct bpf_object;

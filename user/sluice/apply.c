@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include "cli.h"
 #include "history.h"
+#include "attach.h"
 
 static int parse_file_args(int argc, char **argv, const char **file, bool *dry_run)
 {
@@ -78,7 +79,8 @@ int cmd_apply(int argc, char **argv)
 		spec_free(s);
 		return SL_EXIT_INVALID;
 	}
-	err = chain_open(&c, &cli.chain_opts, s->name, CHAIN_LOCK | CHAIN_CREATE);
+	err = chain_open(&c, &cli.chain_opts, s->name,
+			 CHAIN_LOCK | CHAIN_CREATE | (attach_spec_is_tc(s) ? CHAIN_TC : 0));
 	if (err) {
 		if (err == -EWOULDBLOCK)
 			out_error("chain \"%s\" is locked by another writer (sluice or sluiced)", s->name);

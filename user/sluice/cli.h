@@ -35,7 +35,7 @@ void cli_print_errs(const char *what, const struct sl_errs *errs);
 /* trace.c: shared with `sluice test`. */
 struct probe_result;
 struct cJSON;
-void trace_print(const struct probe_result *res, const struct cJSON *fns);
+void trace_print(const struct probe_result *res, const struct cJSON *fns, bool tc);
 const char *trace_rule_id(const struct cJSON *fn, uint32_t rule);
 
 #endif

@@ -55,7 +55,7 @@ int cmd_status(int argc, char **argv)
 	err = cli_chain_open(&c, 0);
 	if (err)
 		return cli_exit_for(err);
-	attach_list(c.paths.pin, &ai, &n);
+	attach_list(&c.paths, &ai, &n);
 	out_obj_begin(NULL);
 	out_str("chain", "chain        %s\n", c.name);
 	out_str("pin_dir", "pins         %s\n", c.paths.pin);
@@ -72,12 +72,12 @@ int cmd_status(int argc, char **argv)
 		uint32_t xdp_prog = 0;
 
 		/* The mode as the kernel reports it, not as the spec asked. */
-		if (ai[i].ifindex)
+		if (ai[i].ifindex && !strcmp(ai[i].hook, "xdp"))
 			nl_xdp_query(ai[i].ifindex, &attached, &xdp_prog);
 		out_obj_begin(NULL);
 		out_str("interface", "  %-16s", ai[i].ifname);
 		out_str("hook", " %-6s", ai[i].hook);
-		out_str("mode", " %-8s", nl_xdp_mode_str(attached));
+		out_str("mode", " %-8s", strcmp(ai[i].hook, "xdp") ? "cls_bpf" : nl_xdp_mode_str(attached));
 		out_u64("ifindex", " %-8llu", ai[i].ifindex);
 		out_u64("link_id", " %-8llu", ai[i].link_id);
 		out_u64("prog_id", " %llu\n", ai[i].prog_id);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
@@ -43,7 +44,7 @@ const char *trace_rule_id(const cJSON *fn, uint32_t rule)
 }
 
 /* Stage records and the result of one probe, inside the current object. */
-void trace_print(const struct probe_result *res, const cJSON *fns)
+void trace_print(const struct probe_result *res, const cJSON *fns, bool tc)
 {
 	const struct sl_meta *m = &res->meta;
 	uint32_t i;
@@ -68,7 +69,11 @@ void trace_print(const struct probe_result *res, const cJSON *fns)
 	out_arr_end();
 	out_str("verdict", "result: %s", verdict_str(m->verdict));
 	out_str("reason", m->reason ? " (%s)" : NULL, drop_reason_str(m->reason));
-	out_str("xdp_action", ", XDP action %s\n", res->retval == XDP_DROP ? "XDP_DROP" :
+	if (tc)
+		out_str("tc_action", ", TC action %s\n", res->retval == TC_ACT_SHOT ? "TC_ACT_SHOT" :
+			res->retval == TC_ACT_OK ? "TC_ACT_OK" : "other");
+	else
+		out_str("xdp_action", ", XDP action %s\n", res->retval == XDP_DROP ? "XDP_DROP" :
 			res->retval == XDP_PASS ? "XDP_PASS" : "other");
 }
 
@@ -103,7 +108,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	out_obj_begin(NULL);
 	out_str("chain", "chain %s", c.name);
-	trace_print(&res, fns);
+	trace_print(&res, fns, c.tc);
 	out_obj_end();
 	out_finish();
 	ret = SL_EXIT_OK;
