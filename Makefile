@@ -21,6 +21,10 @@ CLI_SRCS   := $(wildcard user/sluice/*.c)
 CLI_OBJS   := $(patsubst %.c,$(O)/%.o,$(CLI_SRCS))
 CLI        := $(O)/sluice
 
+AGENT_SRCS := $(wildcard user/sluiced/*.c)
+AGENT_OBJS := $(patsubst %.c,$(O)/%.o,$(AGENT_SRCS))
+AGENT      := $(O)/sluiced
+
 TEST_SRCS  := $(wildcard selftests/*.c) $(wildcard selftests/prog_tests/*.c)
 TEST_OBJS  := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 TEST_LIST  := $(O)/selftests/tests.inc
@@ -49,11 +53,11 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wno-unused-function \
 .SECONDARY: $(BPF_OBJS) $(BENCH_BPF_OBJS)
 .PHONY: all help deps bpf test check vmtest demo demo-down bench clean
 
-all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(TEST_PROGS) $(BENCH)
+all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(AGENT) $(TEST_PROGS) $(BENCH)
 
 help:
 	@echo 'sluice build targets:'
-	@echo '  all (default)  BPF objects, skeletons, libsluice, sluice, test_progs into $$(O)'
+	@echo '  all (default)  BPF objects, skeletons, libsluice, sluice, sluiced, test_progs into $$(O)'
 	@echo '  deps           install the Debian packages the build, tests and demo need'
 	@echo '  test           run every test (sudo; the README command 2)'
 	@echo '  vmtest         run the tests in a VM on the Debian 12 kernel, 6.1 (KERNEL=; docs/kernels.md)'
@@ -96,6 +100,10 @@ $(LIB): $(LIB_OBJS)
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(AGENT): $(AGENT_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(AGENT_OBJS) $(LIB) $(LDLIBS) -lmicrohttpd
 
 # The list of tests is generated from the test_<name>() definitions.
 $(TEST_LIST): $(wildcard selftests/prog_tests/*.c) | $(O)/bpf
@@ -155,4 +163,4 @@ clean:
 	$(Q)rm -rf $(O)
 
 -include $(wildcard $(O)/bpf/*.d) $(wildcard $(O)/bench/*.bpf.d)
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)

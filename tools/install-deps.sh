@@ -13,9 +13,11 @@ if [ "${1:-}" = "--bench" ]; then
 fi
 
 # build: compiler, BPF toolchain and the libraries sluice links
-PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev libcjson-dev libssl-dev pkg-config"
+PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev libcjson-dev libssl-dev pkg-config libmicrohttpd-dev"
 # tests and demo: namespaces, traffic tools, packet crafting
 PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq valgrind"
+# sluiced tests: HTTP client, a real Prometheus server and promtool, YAML lint
+PKGS_TEST="$PKGS_TEST curl prometheus yamllint"
 # bench (only `make bench`): plots for docs/benchmarks.md
 PKGS_BENCH="gnuplot-nox ethtool"
 PKGS="$PKGS_BUILD $PKGS_TEST"
