@@ -73,6 +73,17 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static void close_extras(struct stage_shared *sh)
+{
+	int i;
+
+	for (i = 0; i < STAGE_MAX_EXTRA; i++) {
+		if (sh->extra_fd[i] > 0)
+			close(sh->extra_fd[i]);
+		sh->extra_fd[i] = 0;
+	}
+}
+
 void chain_close(struct chain *c)
 {
 	close_fd(&c->entry_fd);
@@ -80,6 +91,7 @@ void chain_close(struct chain *c)
 	close_fd(&c->sh.meta_fd);
 	close_fd(&c->sh.drops_fd);
 	close_fd(&c->sh.fw_counters_fd);
+	close_extras(&c->sh);
 	close_fd(&c->lock_fd); /* releases the flock */
 }
 
@@ -87,6 +99,7 @@ static int entry_adopt(struct chain *c)
 {
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info);
+	int i;
 
 	c->entry_fd = pin_get(c->paths.pin, "entry");
 	if (c->entry_fd < 0)
@@ -101,6 +114,12 @@ static int entry_adopt(struct chain *c)
 	c->sh.fw_counters_fd = pin_get(c->paths.pin, "fw_counters");
 	if (c->sh.fw_counters_fd < 0)
 		c->sh.fw_counters_fd = -1; /* created by the first firewall */
+	for (i = 0; i < STAGE_MAX_EXTRA && stage_shared_names[i]; i++) {
+		int fd = pin_get(c->paths.pin, stage_shared_names[i]);
+
+		/* created by the first stage that declares it, when absent */
+		c->sh.extra_fd[i] = fd < 0 ? 0 : fd;
+	}
 	if (c->root_fd < 0 || c->sh.meta_fd < 0 || c->sh.drops_fd < 0)
 		return -EUCLEAN;
 	return 0;
@@ -381,6 +400,7 @@ int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
 		close_fd(&c->sh.meta_fd);
 		close_fd(&c->sh.drops_fd);
 		close_fd(&c->sh.fw_counters_fd);
+		close_extras(&c->sh);
 		err = entry_create(c);
 	}
 	if (!err && (flags & CHAIN_LOCK) && !c->created)

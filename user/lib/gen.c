@@ -23,25 +23,24 @@
 #include "attach.h"
 #include "history.h"
 #include "strmap.h"
-#include "fw_compile.h"
-#include "nf_fw.h"
+#include "nf.h"
+#include "shared/fw.h"
 #include "entry.skel.h"
 #include "shared/meta.h"
-
-#define DEFAULT_RULE_KEY "(default)"
 
 struct gen_build {
 	uint32_t gen;
 	struct stage_gen g;
 	struct stage_obj stages[SL_MAX_STAGES];
-	struct fw_image imgs[SL_MAX_STAGES];
-	uint32_t default_slot[SL_MAX_STAGES];
+	const struct nf_ops *ops[SL_MAX_STAGES];
+	void *imgs[SL_MAX_STAGES];	/* compiled functions */
+	uint32_t *slots[SL_MAX_STAGES];	/* counter slot of each counter key */
 	size_t nstages;		/* stages loaded */
 	size_t nimgs;		/* images compiled */
 	cJSON *counters;	/* function -> rule id -> slot */
 	uint32_t *new_slots;	/* slots to zero before commit */
 	size_t nnew;
-	bool counters_created;	/* fw_counters made by this apply */
+	uint32_t shared_new;	/* chain-level maps this apply created (bits) */
 	char dir[PATH_MAX];	/* gen/N once pinned */
 };
 
@@ -59,8 +58,11 @@ static void build_free(struct gen_build *b)
 
 	for (i = 0; i < b->nstages; i++)
 		stage_obj_destroy(&b->stages[i]);
-	for (i = 0; i < b->nimgs; i++)
-		fw_image_free(&b->imgs[i]);
+	for (i = 0; i < b->nimgs; i++) {
+		if (b->imgs[i])
+			b->ops[i]->image_free(b->imgs[i]);
+		free(b->slots[i]);
+	}
 	if (b->g.chain_fd >= 0)
 		close(b->g.chain_fd);
 	if (b->g.gen_stats_fd >= 0)
@@ -140,6 +142,11 @@ static int slot_get(struct slot_alloc *sa, struct gen_build *b, cJSON *fn_obj,
 	return 0;
 }
 
+static size_t ncounters(const struct gen_build *b, const struct spec *s, size_t i)
+{
+	return b->ops[i]->ncounters ? b->ops[i]->ncounters(&s->fns[i]) : 0;
+}
+
 static int slots_assign(struct chain *c, const struct spec *s, struct gen_build *b,
 			struct sl_errs *errs)
 {
@@ -150,8 +157,7 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 	uint32_t gens[2] = { c->live, c->prev };
 
 	for (i = 0; i < s->nfns; i++)
-		if (s->fns[i].type == SPEC_FN_FIREWALL)
-			total += s->fns[i].fw.nrules + 1;
+		total += ncounters(b, s, i);
 	sa.used = calloc(FW_COUNTER_SLOTS, 1);
 	b->new_slots = calloc(total + 1, sizeof(uint32_t));
 	b->counters = cJSON_CreateObject();
@@ -167,19 +173,24 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 	}
 	for (i = 0; i < s->nfns && !err; i++) {
 		const struct spec_function *fn = &s->fns[i];
+		size_t n = ncounters(b, s, i);
 		cJSON *fo;
 
-		if (fn->type != SPEC_FN_FIREWALL)
+		if (!n)
 			continue;
+		b->slots[i] = calloc(n, sizeof(uint32_t));
 		fo = cJSON_AddObjectToObject(b->counters, fn->name);
-		err = slot_get(&sa, b, fo, fn->name, DEFAULT_RULE_KEY, &b->default_slot[i]);
-		for (j = 0; j < fn->fw.nrules && !err; j++)
-			err = slot_get(&sa, b, fo, fn->name, fn->fw.rules[j].id,
-				       &b->imgs[i].rules[j].counter);
+		if (!b->slots[i] || !fo) {
+			err = -ENOMEM;
+			break;
+		}
+		for (j = 0; j < n && !err; j++)
+			err = slot_get(&sa, b, fo, fn->name, b->ops[i]->counter_key(fn, j),
+				       &b->slots[i][j]);
 	}
 	if (err == -ENOSPC)
 		errs_add(errs, "spec.functions",
-			 "no free rule counter slots: the live, previous and new generations together need more than %u",
+			 "no free counter slots: the live, previous and new generations together need more than %u",
 			 FW_COUNTER_SLOTS - 1);
 out:
 	strmap_free(&sa.old);
@@ -206,6 +217,29 @@ static int slots_zero(int fd, const uint32_t *slots, size_t n)
 	return err;
 }
 
+/* Compile every function through its type's ops. */
+static int compile_all(const struct spec *s, struct gen_build *b, struct sl_errs *errs)
+{
+	char path[64];
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->nfns; i++) {
+		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
+		b->ops[i] = nf_ops_for(s->fns[i].type);
+		if (!b->ops[i]) {
+			errs_add(errs, path, "function type \"%s\" is not built into this sluice",
+				 spec_fn_type_str(s->fns[i].type));
+			return -EINVAL;
+		}
+		b->nimgs = i + 1;
+		err = b->ops[i]->compile(&s->fns[i], path, &b->imgs[i], errs);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Build --------------------------------------------------------------- */
 
 static int build_stages(struct stage_shared *sh, const struct spec *s, struct gen_build *b,
@@ -223,8 +257,7 @@ static int build_stages(struct stage_shared *sh, const struct spec *s, struct ge
 		char *log = NULL;
 
 		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
-		err = fw_stage_load(&b->imgs[i], b->default_slot[i], sh, &b->g,
-				    i, &b->stages[i], &log);
+		err = b->ops[i]->load(b->imgs[i], b->slots[i], sh, &b->g, i, &b->stages[i], &log);
 		if (err) {
 			errs_add(errs, path, "loading function \"%s\" failed: %s%s%s",
 				 fn->name, strerror(-err), log ? "; verifier log tail:\n" : "",
@@ -290,6 +323,64 @@ static int root_set(struct chain *c, int prog_fd)
 	return bpf_map_update_elem(c->root_fd, &key, &prog_fd, BPF_ANY) ? -errno : 0;
 }
 
+/* Chain-level shared maps as a bit mask: bit 0 fw_counters, bit 1 + i
+ * stage_shared_names[i]. The first stage that declares one creates it;
+ * the apply that did pins it at the chain root, or forgets it on failure. */
+static uint32_t shared_mask(const struct stage_shared *sh)
+{
+	uint32_t m = sh->fw_counters_fd >= 0;
+	int i;
+
+	for (i = 0; i < STAGE_MAX_EXTRA; i++)
+		if (sh->extra_fd[i] > 0)
+			m |= 2u << i;
+	return m;
+}
+
+static const char *shared_name(int bit)
+{
+	return bit ? stage_shared_names[bit - 1] : "fw_counters";
+}
+
+static int *shared_fd(struct stage_shared *sh, int bit)
+{
+	return bit ? &sh->extra_fd[bit - 1] : &sh->fw_counters_fd;
+}
+
+static int shared_pin_new(struct chain *c, uint32_t mask, struct sl_errs *errs)
+{
+	int bit, err;
+
+	for (bit = 0; bit <= STAGE_MAX_EXTRA; bit++) {
+		if (!(mask & (1u << bit)))
+			continue;
+		err = pin_fd(*shared_fd(&c->sh, bit), c->paths.pin, shared_name(bit));
+		if (err) {
+			errs_add(errs, NULL, "cannot pin %s: %s", shared_name(bit), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Unpin and close what this apply created, so that a later apply in the
+ * same process (the agent) creates and pins it afresh. */
+static void shared_forget(struct chain *c, uint32_t mask)
+{
+	char path[PATH_MAX];
+	int bit, *fd;
+
+	for (bit = 0; bit <= STAGE_MAX_EXTRA; bit++) {
+		if (!(mask & (1u << bit)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", c->paths.pin, shared_name(bit));
+		unlink(path);
+		fd = shared_fd(&c->sh, bit);
+		close(*fd);
+		*fd = bit ? 0 : -1;
+	}
+}
+
 /* Undo what a failed apply made, keeping the live generation. */
 static void apply_undo(struct chain *c, struct gen_build *b)
 {
@@ -300,12 +391,8 @@ static void apply_undo(struct chain *c, struct gen_build *b)
 		pin_rmtree(c->paths.pin);
 		return;
 	}
-	if (b->counters_created) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/fw_counters", c->paths.pin);
-		unlink(path);
-	}
+	shared_forget(c, b->shared_new);
+	b->shared_new = 0;
 }
 
 static bool same_as_live(struct chain *c, const struct spec *s)
@@ -326,12 +413,12 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	      struct apply_result *res, struct sl_errs *errs)
 {
 	struct gen_build b = { .g = { .chain_fd = -1, .gen_stats_fd = -1 } };
-	char **added = NULL, path[64];
+	char **added = NULL;
 	size_t nadded = 0, i;
 	cJSON *attach;
 	int old_stage0 = -1, err;
 	uint64_t t0 = now_ns(), t1;
-	bool had_counters = c->sh.fw_counters_fd >= 0;
+	uint32_t shared_had = shared_mask(&c->sh);
 
 	memset(res, 0, sizeof(*res));
 	err = attach_check(s, errs);
@@ -356,13 +443,9 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 		return err;
 	}
 
-	for (i = 0; i < s->nfns; i++) {
-		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
-		err = fw_compile(&s->fns[i].fw, path, &b.imgs[i], errs);
-		b.nimgs = i + 1;
-		if (err)
-			goto fail_spec;
-	}
+	err = compile_all(s, &b, errs);
+	if (err)
+		goto fail_spec;
 	if ((err = fault_at("compile")))
 		goto fail;
 
@@ -373,9 +456,10 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	err = build_stages(&c->sh, s, &b, errs);
 	if (err)
 		goto fail;
-	b.counters_created = !had_counters && c->sh.fw_counters_fd >= 0;
+	b.shared_new = shared_mask(&c->sh) & ~shared_had;
 	err = fill_chain(&b);
-	if (!err && !b.counters_created && b.nnew)
+	/* a fw_counters made by this apply is zero already */
+	if (!err && !(b.shared_new & 1) && b.nnew)
 		err = slots_zero(c->sh.fw_counters_fd, b.new_slots, b.nnew);
 	if (!err)
 		err = fault_at("load");
@@ -386,18 +470,14 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	if (o->dry_run) {
 		res->gen = b.gen;
 		res->build_ns = now_ns() - t0;
-		if (b.counters_created || c->created)
+		if (b.shared_new || c->created)
 			apply_undo(c, &b);
 		build_free(&b);
 		return 0;
 	}
-	if (b.counters_created) {
-		err = pin_fd(c->sh.fw_counters_fd, c->paths.pin, "fw_counters");
-		if (err) {
-			errs_add(errs, NULL, "cannot pin fw_counters: %s", strerror(-err));
-			goto fail;
-		}
-	}
+	err = shared_pin_new(c, b.shared_new, errs);
+	if (err)
+		goto fail;
 	err = pin_gen(c, s, &b);
 	if (err) {
 		errs_add(errs, NULL, "cannot pin generation %u: %s", b.gen, strerror(-err));
@@ -580,12 +660,16 @@ struct gen_private_impl {
 void gen_private_free(struct gen_private *gp)
 {
 	struct gen_private_impl *pi = gp->impl;
+	int i;
 
 	if (!pi)
 		return;
 	build_free(&pi->b);
 	if (pi->sh.fw_counters_fd >= 0)
 		close(pi->sh.fw_counters_fd);
+	for (i = 0; i < STAGE_MAX_EXTRA; i++)
+		if (pi->sh.extra_fd[i] > 0)
+			close(pi->sh.extra_fd[i]);
 	entry__destroy(pi->entry);
 	free(pi);
 	gp->impl = NULL;
@@ -595,7 +679,6 @@ void gen_private_free(struct gen_private *gp)
 int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_errs *errs)
 {
 	struct gen_private_impl *pi;
-	char path[64];
 	uint32_t slot = 1, key = 0;
 	size_t i, j;
 	int err;
@@ -607,18 +690,22 @@ int gen_private_build(const struct spec *s, struct gen_private *gp, struct sl_er
 	pi->b.g.chain_fd = pi->b.g.gen_stats_fd = -1;
 	pi->b.g.tc = attach_spec_is_tc(s);
 	pi->sh.fw_counters_fd = -1;
+	err = compile_all(s, &pi->b, errs);
+	if (err) {
+		err = -EINVAL;
+		goto fail;
+	}
 	for (i = 0; i < s->nfns; i++) {
-		snprintf(path, sizeof(path), "spec.functions[%zu]", i);
-		err = fw_compile(&s->fns[i].fw, path, &pi->b.imgs[i], errs);
-		pi->b.nimgs = i + 1;
-		if (err) {
-			err = -EINVAL;
+		size_t n = ncounters(&pi->b, s, i);
+
+		/* Fresh counters: slots in order. */
+		pi->b.slots[i] = calloc(n + 1, sizeof(uint32_t));
+		if (!pi->b.slots[i]) {
+			err = -ENOMEM;
 			goto fail;
 		}
-		/* Fresh counters: slots in order. */
-		pi->b.default_slot[i] = slot++;
-		for (j = 0; j < pi->b.imgs[i].nrules; j++)
-			pi->b.imgs[i].rules[j].counter = slot++;
+		for (j = 0; j < n; j++)
+			pi->b.slots[i][j] = slot++;
 	}
 	pi->entry = entry_open_for(pi->b.g.tc);
 	if (pi->entry && entry__load(pi->entry)) {

@@ -5,6 +5,11 @@
 #include <bpf/libbpf.h>
 #include "stage.h"
 
+/* Names of the extra chain-level maps (struct stage_shared.extra_fd). */
+const char *const stage_shared_names[STAGE_MAX_EXTRA] = {
+	NULL,
+};
+
 void stage_obj_destroy(struct stage_obj *so)
 {
 	if (so->skel && so->destroy)
@@ -31,11 +36,15 @@ int stage_reuse_maps(struct bpf_object *obj, const struct stage_shared *sh,
 {
 	int err;
 
+	int i;
+
 	err = reuse_one(obj, "sl_meta_scratch", sh->meta_fd);
 	if (!err)
 		err = reuse_one(obj, "sl_drops", sh->drops_fd);
 	if (!err)
 		err = reuse_one(obj, "fw_counters", sh->fw_counters_fd);
+	for (i = 0; !err && i < STAGE_MAX_EXTRA && stage_shared_names[i]; i++)
+		err = reuse_one(obj, stage_shared_names[i], sh->extra_fd[i] ?: -1);
 	if (!err && g)
 		err = reuse_one(obj, "sl_chain", g->chain_fd);
 	if (!err && g)
@@ -65,11 +74,19 @@ int stage_take_maps(struct bpf_object *obj, struct stage_shared *sh,
 {
 	int err;
 
+	int i;
+
 	err = take_one(obj, "sl_meta_scratch", &sh->meta_fd);
 	if (!err)
 		err = take_one(obj, "sl_drops", &sh->drops_fd);
 	if (!err)
 		err = take_one(obj, "fw_counters", &sh->fw_counters_fd);
+	for (i = 0; !err && i < STAGE_MAX_EXTRA && stage_shared_names[i]; i++) {
+		int fd = sh->extra_fd[i] ?: -1;
+
+		err = take_one(obj, stage_shared_names[i], &fd);
+		sh->extra_fd[i] = fd < 0 ? 0 : fd;
+	}
 	if (!err && g)
 		err = take_one(obj, "sl_chain", &g->chain_fd);
 	if (!err && g)

@@ -14,12 +14,22 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+/* Other chain-level maps: the state of stateful functions (a conntrack
+ * table, NAT ports, ...) that must survive generations, by name. A function
+ * type adds its map's name here; the chain adopts it from its pin, the
+ * first stage that declares it creates it, and the generation code pins it
+ * at the chain root. */
+#define STAGE_MAX_EXTRA 8
+extern const char *const stage_shared_names[STAGE_MAX_EXTRA];
+
 /* Maps shared by the whole chain, across generations (pinned at the chain
- * root). -1: not created yet. */
+ * root). -1 (extra_fd: 0): not created yet. */
 struct stage_shared {
 	int meta_fd;	    /* sl_meta_scratch */
 	int drops_fd;	    /* sl_drops */
-	int fw_counters_fd; /* fw_counters */
+	int fw_counters_fd; /* fw_counters: counters by slot */
+	int extra_fd[STAGE_MAX_EXTRA]; /* stage_shared_names[i]; 0: none
+					  (our fds are dup'ed above 2) */
 };
 
 /* Maps owned by one generation. -1: not created yet. */

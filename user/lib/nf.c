@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The ops of every network function type. */
+#include <errno.h>
+#include <stdlib.h>
+#include "nf.h"
+#include "fw_compile.h"
+#include "nf_fw.h"
+
+/* firewall ------------------------------------------------------------ */
+
+#define FW_DEFAULT_KEY "(default)"
+
+static int fw_ops_compile(const struct spec_function *fn, const char *path, void **img,
+			  struct sl_errs *errs)
+{
+	struct fw_image *fi = calloc(1, sizeof(*fi));
+	int err;
+
+	if (!fi)
+		return -ENOMEM;
+	err = fw_compile(&fn->fw, path, fi, errs);
+	if (err) {
+		fw_image_free(fi);
+		free(fi);
+		return err;
+	}
+	*img = fi;
+	return 0;
+}
+
+static void fw_ops_free(void *img)
+{
+	fw_image_free(img);
+	free(img);
+}
+
+/* Key 0 is the default action's, then one per rule in order. */
+static size_t fw_ops_ncounters(const struct spec_function *fn)
+{
+	return fn->fw.nrules + 1;
+}
+
+static const char *fw_ops_counter_key(const struct spec_function *fn, size_t i)
+{
+	return i ? fn->fw.rules[i - 1].id : FW_DEFAULT_KEY;
+}
+
+static int fw_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh,
+		       struct stage_gen *g, uint32_t idx, struct stage_obj *out, char **log)
+{
+	struct fw_image *fi = img;
+	size_t i;
+
+	for (i = 0; i < fi->nrules; i++)
+		fi->rules[i].counter = slots[i + 1];
+	return fw_stage_load(fi, slots[0], sh, g, idx, out, log);
+}
+
+static const struct nf_ops nf_types[] = {
+	{
+		.type = SPEC_FN_FIREWALL,
+		.compile = fw_ops_compile,
+		.image_free = fw_ops_free,
+		.ncounters = fw_ops_ncounters,
+		.counter_key = fw_ops_counter_key,
+		.load = fw_ops_load,
+	},
+};
+
+const struct nf_ops *nf_ops_for(enum spec_fn_type type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nf_types) / sizeof(nf_types[0]); i++)
+		if (nf_types[i].type == type)
+			return &nf_types[i];
+	return NULL;
+}
