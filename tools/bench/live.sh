@@ -95,6 +95,13 @@ teardown() {
 	in_d nft flush ruleset 2>/dev/null || true
 	in_d iptables-legacy -t raw -F 2>/dev/null || true
 	in_d ipset destroy 2>/dev/null || true
+	# a released bpf_link detaches asynchronously: wait until d0 has no
+	# XDP program, or the next attach fails with EBUSY
+	i=0
+	while ip -n $NSD link show d0 2>/dev/null | grep -q 'prog/xdp' && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 }
 
 cleanup() {
