@@ -78,7 +78,16 @@ static void *map_mmap(struct bpf_map *map, size_t *len)
 	*len = (size_t)bpf_map__max_entries(map) * bpf_map__value_size(map);
 	*len = (*len + (size_t)page - 1) & ~((size_t)page - 1);
 	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-	return m == MAP_FAILED ? NULL : m;
+	if (m == MAP_FAILED)
+		return NULL;
+	/* A child forked while the mapping exists (another thread of the
+	 * agent, a test) would hold a writable mapping of its own and make the
+	 * freeze fail with EBUSY: keep it out of children. */
+	if (madvise(m, *len, MADV_DONTFORK)) {
+		munmap(m, *len);
+		return NULL;
+	}
+	return m;
 }
 
 /* A big ARRAY through a shared mapping: one memcpy instead of a syscall

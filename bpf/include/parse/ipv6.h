@@ -73,12 +73,15 @@ static __always_inline int ipv6_walk_ext(struct sl_cursor *c,
 	__u16 frag;
 	int i, ret;
 
-	/* verifier: a plain bounded loop (kernel >= 5.3 accepts it). Each
-	 * iteration starts from a settled cursor (cursor_settle), so every
-	 * chain of headers is the same state to the verifier and the walk
-	 * costs about one pass per iteration. Lengths are checked as scalars
-	 * against l3_end (<= frame); reads against data_end, 8 bytes at a
-	 * time. */
+	/* verifier: unrolled. Kernels before 6.7 (Debian 12's 6.1 among them)
+	 * reject this bounded loop as compiled ("back-edge from insn N to
+	 * N+1": a fall-through back edge, fixed upstream by 10e14e9652bf and
+	 * not backported), and unrolled it verifies in fewer instructions
+	 * anyway. Each iteration starts from a settled cursor
+	 * (cursor_settle), so every chain of headers is the same state to the
+	 * verifier. Lengths are checked as scalars against l3_end (<= frame);
+	 * reads against data_end, 8 bytes at a time. */
+#pragma unroll
 	for (i = 0; i < SL_MAX_IPV6_EXTHDR; i++) {
 		if (!ipv6_is_ext(nh))
 			return nh;
