@@ -125,6 +125,9 @@ void test_manifests(void)
 			ret = sh("node tools/k8s/gen-crd.mjs > %s/crd.yaml && diff -u manifests/crd.yaml %s/crd.yaml",
 				 tmp, tmp);
 			show_on_fail(ret);
+			if (ret)
+				printf("    docs/spec.schema.json changed: regenerate the CRD with\n"
+				       "    node tools/k8s/gen-crd.mjs > manifests/crd.yaml\n");
 			ASSERT_OK(ret, "manifests/crd.yaml == gen-crd.mjs(docs/spec.schema.json)");
 		}
 	}
