@@ -85,9 +85,12 @@ int cmd_apply(int argc, char **argv)
 		if (err == -EWOULDBLOCK)
 			out_error("chain \"%s\" is locked by another writer (sluice or sluiced)", s->name);
 		else
-			out_error("cannot open chain \"%s\": %s", s->name, strerror(-err));
+			out_error("cannot open chain \"%s\": %s%s", s->name, strerror(-err),
+				  err == -EINVAL || err == -EACCES || err == -E2BIG ?
+				  " (the kernel refused the entry program: sluice -d apply shows"
+				  " the verifier's log)" : "");
 		spec_free(s);
-		return cli_exit_for(err);
+		return err == -EINVAL ? SL_EXIT_RUNTIME : cli_exit_for(err);
 	}
 	err = gen_apply(&c, s, &ao, &res, &errs);
 	if (err) {
