@@ -95,6 +95,7 @@ int fw_stage(SL_CTX *ctx)
 	s.proto = meta->l4proto;
 	s.sport = meta->sport;
 	s.dport = meta->dport;
+	s.ct_state = meta->ct_state;
 	if ((meta->flags & SL_F_HAS_L4) && !(meta->flags & SL_F_FRAG_LATER))
 		s.ports = FW_PORTS_KNOWN;
 	else if (meta->flags & (SL_F_FRAG | SL_F_FRAG_LATER))

@@ -79,6 +79,10 @@ void fw_ref_eval(const struct spec_firewall *fw, const struct fw_ref_pkt *p,
 			continue;
 		if (r->proto >= 0 && r->proto != p->proto)
 			continue;
+		/* a rule with states matches a packet in one of them; a
+		 * packet no conntrack stage saw (state 0) in none */
+		if (r->states && !(r->states & (1u << p->ct_state)))
+			continue;
 		if (l4) {
 			if (ports_unknown) {
 				if (r->audit)

@@ -19,6 +19,7 @@ struct fw_ref_pkt {
 	uint32_t saddr[4];	/* network order; IPv4 in [0] */
 	uint32_t daddr[4];
 	uint32_t len;		/* bytes, for the counters */
+	uint8_t ct_state;	/* SL_CT_* (0: no conntrack stage ran) */
 };
 
 #define FW_REF_DEFAULT (-1L)	/* res.decider: the default action */

@@ -30,6 +30,7 @@ struct fw_scan {
 	__u8 ports;		  /* FW_PORTS_* */
 	__u8 deny;		  /* out: the deciding rule denies */
 	__u8 res;		  /* out: FW_RES_* */
+	__u8 ct_state;		  /* sl_meta.ct_state */
 };
 
 /* The top len bits (0..32) of a host-order word. */
@@ -95,6 +96,9 @@ static long fw_scan4_cb(__u32 i, void *data)
 		return 0;
 	if ((a->flags & FW_ATOM_PROTO) && a->proto != s->proto)
 		return 0;
+	if ((fw_cfg.features & FW_FEAT_STATE) && (a->flags & FW_ATOM_STATE) &&
+	    !(a->states & (1u << (s->ct_state & 7))))
+		return 0;
 	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
 			    a->dport_hi, a->rule, a->counter);
 }
@@ -122,6 +126,9 @@ static long fw_scan6_cb(__u32 i, void *data)
 	    !fw_addr6_in(s->daddr, a->dst, a->dlen))
 		return 0;
 	if ((a->flags & FW_ATOM_PROTO) && a->proto != s->proto)
+		return 0;
+	if ((fw_cfg.features & FW_FEAT_STATE) && (a->flags & FW_ATOM_STATE) &&
+	    !(a->states & (1u << (s->ct_state & 7))))
 		return 0;
 	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
 			    a->dport_hi, a->rule, a->counter);

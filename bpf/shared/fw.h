@@ -110,6 +110,8 @@ _Static_assert(sizeof(struct fw_bucket) == 8, "fw_bucket ABI");
 #define FW_ATOM_AUDIT 0x02 /* the rule is in audit mode: count, never decide */
 #define FW_ATOM_PROTO 0x04 /* proto is checked (else any protocol) */
 #define FW_ATOM_DENY 0x08  /* the rule denies (else allows) */
+#define FW_ATOM_STATE 0x10 /* states is checked: the packet's sl_meta.ct_state
+			    * must be one of its bits (1 << SL_CT_*) */
 
 /* An atom: one src prefix x one dst prefix x one source port range x one
  * destination port range of one rule. Addresses are in host order with the
@@ -129,7 +131,8 @@ struct fw_atom4 {
 	__u8 slen, dlen;
 	__u8 proto;		  /* IPPROTO_*, with FW_ATOM_PROTO */
 	__u8 flags;		  /* FW_ATOM_* */
-	__u32 pad;
+	__u8 states;		  /* with FW_ATOM_STATE */
+	__u8 pad[3];
 };
 _Static_assert(sizeof(struct fw_atom4) == 32, "fw_atom4 ABI");
 
@@ -142,7 +145,8 @@ struct fw_atom6 {
 	__u8 slen, dlen;
 	__u8 proto;
 	__u8 flags;
-	__u32 pad;
+	__u8 states;
+	__u8 pad[3];
 };
 _Static_assert(sizeof(struct fw_atom6) == 56, "fw_atom6 ABI");
 
@@ -210,7 +214,13 @@ struct fw_config {
 	__u8 default_action;	/* FW_ACT_* */
 	__u8 audit;		/* function-wide audit mode */
 	__u8 v6_nlens[2];	/* per field (FW_FIELD_*): entries of fw_lpm6_lens */
+	__u32 features;		/* FW_FEAT_*: checks some rule needs (the
+				 * verifier prunes the others) */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct fw_config) == 56, "fw_config ABI");
+_Static_assert(sizeof(struct fw_config) == 64, "fw_config ABI");
+
+/* fw_config.features */
+#define FW_FEAT_STATE 0x1	/* a rule matches conntrack states */
 
 #endif

@@ -58,7 +58,8 @@ struct sl_meta {
 	__u8 nstages;	   /* trace records used */
 	__u8 verdict;	   /* final enum sl_verdict */
 	__u8 reason;	   /* final enum sl_drop_reason */
-	__u8 pad;
+	__u8 ct_state;	   /* SL_CT_* (shared/ct.h), set by a conntrack
+			    * stage; 0 when none ran */
 	__u32 pad2;
 	struct sl_trace_rec trace[SL_MAX_STAGES];
 };

@@ -146,6 +146,8 @@ static void make_rules(struct fw_rng *r, const struct pools *pl, struct spec_fir
 			x->src = pick_prefixes(r, pl, &x->nsrc);
 		if (chance(r, pfx_pct))
 			x->dst = pick_prefixes(r, pl, &x->ndst);
+		if (chance(r, 20)) /* conntrack states: bits 1..4 */
+			x->states = (uint8_t)((1 + fw_below(r, 15)) << 1);
 		if (chance(r, big ? 100 : 65)) /* big: no early match-all */
 			x->proto = protos[fw_below(r, 6)];
 		if (x->proto == IPPROTO_TCP || x->proto == IPPROTO_UDP || x->proto == IPPROTO_SCTP) {
@@ -247,6 +249,7 @@ static void make_packet(struct fw_rng *r, const struct pools *pl, struct fw_ref_
 		}
 	}
 	p->len = 60 + fw_below(r, 1440);
+	p->ct_state = (uint8_t)fw_below(r, 5); /* 0: no conntrack stage */
 }
 
 static void print_prefixes(const char *key, const struct spec_prefix *v, size_t n)
@@ -291,6 +294,8 @@ static void print_rules(const struct spec_firewall *fw)
 		print_ports("dport", x->dports, x->ndports);
 		if (x->icmp_type >= 0)
 			printf(" icmp=%d/%d", x->icmp_type, x->icmp_code);
+		if (x->states)
+			printf(" states=0x%x", x->states);
 		printf("\n");
 	}
 }
@@ -302,8 +307,8 @@ static void print_packet(const struct fw_ref_pkt *p)
 
 	inet_ntop(af, p->saddr, s, sizeof(s));
 	inet_ntop(af, p->daddr, d, sizeof(d));
-	printf("    packet: family %u %s -> %s proto %u flags 0x%x sport %u dport %u len %u\n",
-	       p->family, s, d, p->proto, p->flags, p->sport, p->dport, p->len);
+	printf("    packet: family %u %s -> %s proto %u flags 0x%x sport %u dport %u len %u ct_state %u\n",
+	       p->family, s, d, p->proto, p->flags, p->sport, p->dport, p->len, p->ct_state);
 }
 
 /* Lookup configurations, to exercise every index's lists on their own. */

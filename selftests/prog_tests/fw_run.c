@@ -98,6 +98,7 @@ int fw_rig_put(struct fw_rig *r, const struct fw_ref_pkt *p)
 	m->l4proto = p->proto;
 	m->sport = p->sport;
 	m->dport = p->dport;
+	m->ct_state = p->ct_state;
 	m->eth_proto = p->family == 4 ? 0x0800 : p->family == 6 ? 0x86dd : 0x0806;
 	memcpy(m->saddr, p->saddr, sizeof(m->saddr));
 	memcpy(m->daddr, p->daddr, sizeof(m->daddr));

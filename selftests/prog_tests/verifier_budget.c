@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "entry.skel.h"
 #include "chain.h"
 #include "fw_run.h"
+#include "nf_ct.h"
 
 #define VERIFIER_BUDGET 700000
 
@@ -148,6 +150,35 @@ out:
 	fw_rig_close(&rig);
 }
 
+/* ct: the conntrack stage; no feature switches in its .rodata. */
+static void load_ct_plane(bool tc)
+{
+	struct stage_shared sh = { .meta_fd = -1, .drops_fd = -1, .fw_counters_fd = -1 };
+	struct stage_gen g = { .gen = 1, .nstages = 1, .tc = tc, .chain_fd = -1,
+			       .gen_stats_fd = -1 };
+	struct ct_image img = { .table_size = CT_TABLE_MIN };
+	struct stage_obj so;
+	char *log = NULL;
+	int i, *fds[] = { &sh.meta_fd, &sh.drops_fd, &sh.fw_counters_fd, &g.chain_fd,
+			  &g.gen_stats_fd };
+
+	if (ASSERT_OK(ct_stage_load(&img, &sh, &g, 0, &so, NULL, &log), "ct_stage_load")) {
+		record(tc ? "ct_tc" : "ct", "ct_stage", NULL, so.prog_fd);
+		stage_obj_destroy(&so);
+	} else if (log) {
+		printf("%s\n", log);
+	}
+	free(log);
+	for (i = 0; i < 5; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	for (i = 0; i < STAGE_MAX_EXTRA; i++)
+		if (sh.extra_fd[i] > 0)
+			close(sh.extra_fd[i]);
+}
+
+static void load_ct(void) { load_ct_plane(false); }
+static void load_ct_tc(void) { load_ct_plane(true); }
 static void load_entry(void) { load_entry_plane(false); }
 static void load_entry_tc(void) { load_entry_plane(true); }
 static void load_fw(void) { load_fw_plane(false); }
@@ -161,6 +192,8 @@ static const struct {
 	{ "entry_tc", load_entry_tc },
 	{ "fw", load_fw },
 	{ "fw_tc", load_fw_tc },
+	{ "ct", load_ct },
+	{ "ct_tc", load_ct_tc },
 };
 
 /* Every program of every object in BUILD/bpf was measured. */

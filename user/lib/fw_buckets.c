@@ -49,7 +49,7 @@ void fw_lists_drop(struct fw_lists *l, const char *why)
 static inline bool univ_except(const struct fw_catom *a, int field)
 {
 	return !a->pfx[!field].plen &&
-	       !(a->flags & (FW_ATOM_L4 | FW_ATOM_PROTO | FW_ATOM_AUDIT));
+	       !(a->flags & (FW_ATOM_L4 | FW_ATOM_PROTO | FW_ATOM_AUDIT | FW_ATOM_STATE));
 }
 
 static inline bool match_all(const struct fw_catom *a)

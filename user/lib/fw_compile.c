@@ -271,7 +271,8 @@ static int expand(const struct spec_firewall *fw, const char *path,
 		const struct fw_pfx *S, *D;
 		bool l4 = r->nsports || r->ndports || r->icmp_type >= 0;
 		uint8_t flags = (l4 ? FW_ATOM_L4 : 0) | (r->audit ? FW_ATOM_AUDIT : 0) |
-				(r->proto >= 0 ? FW_ATOM_PROTO : 0);
+				(r->proto >= 0 ? FW_ATOM_PROTO : 0) |
+				(r->states ? FW_ATOM_STATE : 0);
 
 		err = norm_pfx(r->src, r->nsrc, fam->family, &rb->pfx[0], &rb->cap[0], &ns, &sany);
 		if (!err)
@@ -315,6 +316,7 @@ static int expand(const struct spec_firewall *fw, const char *path,
 						t->rule = (uint32_t)i;
 						t->proto = r->proto >= 0 ? (uint8_t)r->proto : 0;
 						t->flags = flags;
+						t->states = r->states;
 					}
 		if (sany && dany && !flags)
 			break; /* matches every packet of the family: the rest is dead */
@@ -434,6 +436,7 @@ static void atom4_of(const struct fw_catom *c, const struct fw_image *img,
 	a->dport_lo = c->dlo, a->dport_hi = c->dhi;
 	a->rule = c->rule, a->proto = c->proto;
 	a->flags = c->flags | (img->rules[c->rule].action == FW_ACT_DENY ? FW_ATOM_DENY : 0);
+	a->states = c->states;
 }
 
 static void atom6_of(const struct fw_catom *c, const struct fw_image *img,
@@ -447,6 +450,7 @@ static void atom6_of(const struct fw_catom *c, const struct fw_image *img,
 	a->dport_lo = c->dlo, a->dport_hi = c->dhi;
 	a->rule = c->rule, a->proto = c->proto;
 	a->flags = c->flags | (img->rules[c->rule].action == FW_ACT_DENY ? FW_ATOM_DENY : 0);
+	a->states = c->states;
 }
 
 /* The family's atoms, its lists (atom indexes, concatenated) and its
@@ -602,6 +606,9 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	}
 	img->cfg.default_action = fw->default_action == SPEC_ACT_ALLOW ? FW_ACT_ALLOW : FW_ACT_DENY;
 	img->cfg.audit = fw->audit;
+	for (i = 0; i < fw->nrules; i++)
+		if (fw->rules[i].states)
+			img->cfg.features |= FW_FEAT_STATE;
 
 	for (f = 0; f < 2; f++) {
 		err = expand(fw, path, &fams[f], &rb, errs);

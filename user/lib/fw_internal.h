@@ -43,6 +43,7 @@ struct fw_catom {
 	uint32_t rule;
 	uint8_t proto;
 	uint8_t flags;		 /* FW_ATOM_* */
+	uint8_t states;		 /* with FW_ATOM_STATE */
 };
 
 /* Distinct prefixes of one address field of one family. Class c (1..n) is

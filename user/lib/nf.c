@@ -5,6 +5,7 @@
 #include "nf.h"
 #include "fw_compile.h"
 #include "nf_fw.h"
+#include "nf_ct.h"
 
 /* firewall ------------------------------------------------------------ */
 
@@ -56,6 +57,31 @@ static int fw_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh
 	return fw_stage_load(fi, slots[0], sh, g, idx, out, log);
 }
 
+/* conntrack (nf_ct.h) ---------------------------------------------------- */
+
+static int ct_ops_compile(const struct spec_function *fn, const char *path, void **img,
+			  struct sl_errs *errs)
+{
+	struct ct_image *ci = calloc(1, sizeof(*ci));
+	int err;
+
+	if (!ci)
+		return -ENOMEM;
+	err = ct_compile(&fn->ct, path, ci, errs);
+	if (err) {
+		free(ci);
+		return err;
+	}
+	*img = ci;
+	return 0;
+}
+
+static int ct_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh,
+		       struct stage_gen *g, uint32_t idx, struct stage_obj *out, char **log)
+{
+	return ct_stage_load(img, sh, g, idx, out, NULL, log);
+}
+
 static const struct nf_ops nf_types[] = {
 	{
 		.type = SPEC_FN_FIREWALL,
@@ -64,6 +90,12 @@ static const struct nf_ops nf_types[] = {
 		.ncounters = fw_ops_ncounters,
 		.counter_key = fw_ops_counter_key,
 		.load = fw_ops_load,
+	},
+	{
+		.type = SPEC_FN_CONNTRACK,
+		.compile = ct_ops_compile,
+		.image_free = free,
+		.load = ct_ops_load,
 	},
 };
 

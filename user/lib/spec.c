@@ -50,6 +50,7 @@ const struct enum_ent spec_action_names[] = {
 /* One entry per network function type; a new type is a new entry. */
 const struct spec_fn_ops *const spec_fn_types[] = {
 	&spec_fw_ops,
+	&spec_ct_ops,
 	NULL,
 };
 
@@ -447,6 +448,7 @@ static void parse_functions(struct pctx *c, const cJSON *arr, struct spec *s)
 		path_pop(c, m2);
 	}
 	path_pop(c, m);
+	spec_ct_check_chain(c, s);
 }
 
 /* ---- the document ------------------------------------------------------- */

@@ -71,6 +71,8 @@ struct spec_fw_rule {
 	size_t ndports;
 	int icmp_type;			/* -1: any; needs proto icmp/ipv6-icmp */
 	int icmp_code;			/* -1: any; needs icmp_type */
+	uint8_t states;			/* 0: any; else bits 1 << SL_CT_*
+					 * (shared/ct.h): conntrack states */
 };
 
 struct spec_firewall {
@@ -81,8 +83,18 @@ struct spec_firewall {
 	void *mem;	/* internal: holds the rules' ids and lists */
 };
 
+/* type: conntrack (spec_ct.c, docs/conntrack.md). Timeouts in seconds,
+ * in the order of enum ct_timeout (shared/ct.h). */
+#define SPEC_CT_NTIMEOUTS 10
+#define SPEC_CT_MAX_TIMEOUT 2592000	/* 30 days */
+struct spec_conntrack {
+	uint32_t table_size;
+	uint32_t timeouts[SPEC_CT_NTIMEOUTS];
+};
+
 enum spec_fn_type {
 	SPEC_FN_FIREWALL = 1,
+	SPEC_FN_CONNTRACK = 2,
 };
 
 struct spec_function {
@@ -90,6 +102,7 @@ struct spec_function {
 	enum spec_fn_type type;
 	union {
 		struct spec_firewall fw;
+		struct spec_conntrack ct;
 	};
 };
 

@@ -15,11 +15,11 @@
 const char *const spec_fw_keys[] = { "name", "type", "defaultAction", "audit", "rules", NULL };
 const char *const spec_fw_rule_keys[] = {
 	"id", "action", "audit", "proto", "src", "dst", "srcPorts", "dstPorts",
-	"icmpType", "icmpCode", NULL,
+	"icmpType", "icmpCode", "state", NULL,
 };
 
 enum { R_ID, R_ACTION, R_AUDIT, R_PROTO, R_SRC, R_DST, R_SPORTS, R_DPORTS,
-       R_ICMPTYPE, R_ICMPCODE, R_NKEYS };
+       R_ICMPTYPE, R_ICMPCODE, R_STATE, R_NKEYS };
 
 #define FAM4 1u
 #define FAM6 2u
@@ -281,6 +281,30 @@ out:
 	path_pop(c, m);
 }
 
+/* state: a non-empty list of conntrack states (new, established, related,
+ * invalid); r->states gets their bits. */
+static void parse_states(struct pctx *c, const cJSON *arr, struct spec_fw_rule *r)
+{
+	const cJSON *it;
+	size_t i, m, m2;
+	int val;
+
+	m = path_key(c, "state");
+	if (!cJSON_IsArray(arr)) {
+		perr(c, "expected an array of conntrack states, got %s", json_type_name(arr));
+	} else if (!cJSON_GetArraySize(arr)) {
+		perr(c, "empty list: an empty set never means \"any\"; omit \"state\" to match any state");
+	} else {
+		for (i = 0, it = arr->child; it; it = it->next, i++) {
+			m2 = path_idx(c, i);
+			if (get_enum(c, NULL, it, spec_ct_state_names, &val))
+				r->states |= (uint8_t)(1u << val);
+			path_pop(c, m2);
+		}
+	}
+	path_pop(c, m);
+}
+
 /* Result of parsing an optional field: absent, valid, or reported bad. */
 enum { F_ABSENT, F_OK, F_BAD };
 
@@ -413,6 +437,9 @@ static void parse_rule(struct fw_pctx *f, const cJSON *obj, size_t idx)
 		if (has_code == F_OK)
 			r->icmp_code = (int)l;
 	}
+
+	if (v[R_STATE])
+		parse_states(c, v[R_STATE], r);
 
 	/* Fields that only make sense together. */
 	if (has_proto != F_BAD) {

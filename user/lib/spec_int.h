@@ -108,6 +108,11 @@ struct spec_fn_ops {
 };
 
 extern const struct spec_fn_ops spec_fw_ops;
+extern const struct spec_fn_ops spec_ct_ops;
+/* Checks across functions that involve conntrack (spec_ct.c): at most one
+ * conntrack function; a firewall rule with `state` needs one before it. */
+struct spec;
+void spec_ct_check_chain(struct pctx *c, const struct spec *s);
 extern const struct spec_fn_ops *const spec_fn_types[]; /* NULL-terminated */
 
 /* Known member names of each object, exported for the schema test. */
@@ -117,6 +122,9 @@ extern const char *const spec_spec_keys[];
 extern const char *const spec_attach_keys[];
 extern const char *const spec_fw_keys[];
 extern const char *const spec_fw_rule_keys[];
+extern const char *const spec_ct_keys[];
+extern const char *const spec_ct_timeout_keys[];
+extern const struct enum_ent spec_ct_state_names[];
 extern const struct enum_ent spec_hook_names[];
 extern const struct enum_ent spec_mode_names[];
 extern const struct enum_ent spec_action_names[];

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The conntrack stage (docs/conntrack.md): looks the packet's flow up in
+ * the chain's shared table, steps its state (TCP flags, UDP/ICMP/other
+ * pseudo-states), creates the entry of a packet that may open a flow, and
+ * writes the packet's state (new, established, related, invalid) into
+ * sl_meta.ct_state for the stages after it. It never drops: judging is the
+ * firewall's (rule field `state`). The trace record's rule is the state.
+ */
+#include "stage.h"
+#include "ct_maps.h"
+#include "ct_tcp.h"
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6 58
+#endif
+
+#define NSEC 1000000000ull
+
+/* The lower (address, port) endpoint first: one key for both directions. */
+static __always_inline int ct_ep_less(const __u32 *a, __u16 ap, const __u32 *b, __u16 bp)
+{
+	__u32 i, x, y;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		x = bpf_ntohl(a[i]);
+		y = bpf_ntohl(b[i]);
+		if (x != y)
+			return x < y;
+	}
+	return ap < bp;
+}
+
+/* Fill k from a packet's endpoints; returns the sender's endpoint index. */
+static __always_inline int ct_key_make(struct ct_key *k, const __u32 *sa, __u16 sp,
+				       const __u32 *da, __u16 dp, __u8 proto, __u8 family)
+{
+	int swap = ct_ep_less(da, dp, sa, sp);
+	__u32 i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		k->addr[0][i] = swap ? da[i] : sa[i];
+		k->addr[1][i] = swap ? sa[i] : da[i];
+	}
+	k->port[0] = swap ? dp : sp;
+	k->port[1] = swap ? sp : dp;
+	k->proto = proto;
+	k->family = family;
+	k->pad = 0;
+	return swap;
+}
+
+static __always_inline __u64 ct_timeout(__u32 idx)
+{
+	if (idx >= CT_TO__MAX)
+		idx = CT_TO_OTHER;
+	return ct_cfg.timeout_ns[idx];
+}
+
+/* ICMP type classes, per family (v6: ICMPv6 numbers). */
+static __always_inline int ct_icmp_is_error(__u8 type, int v6)
+{
+	if (v6)
+		return type >= 1 && type <= 4;
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+static __always_inline int ct_icmp_echo(__u8 type, int v6, int *request)
+{
+	*request = type == (v6 ? 128 : 8);
+	return *request || type == (v6 ? 129 : 0);
+}
+
+struct ct_inner4 {
+	__u8 ver_ihl;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__be16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+struct ct_inner6 {
+	__be32 vtc_flow;
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+
+struct ct_l4_head {
+	__u8 b[8]; /* ports, or ICMP type, code, checksum, id, seq */
+};
+
+/* An ICMP error: RELATED when the flow of the datagram it quotes is in the
+ * table (and alive), INVALID otherwise. Only the quoted header decides:
+ * for IPv6, an upper-layer header right after the fixed one (no extension
+ * headers in the quote). */
+static __always_inline __u8 ct_related(SL_CTX *ctx, const struct sl_meta *meta, int v6,
+				       __u64 now)
+{
+	__u32 off = meta->l4_off + 8, sa[4] = {}, da[4] = {};
+	struct ct_l4_head l4;
+	struct ct_entry *e;
+	struct ct_key k;
+	__u16 sp = 0, dp = 0;
+	__u8 proto;
+	int req;
+
+	if (!v6) {
+		struct ct_inner4 ih;
+
+		if (ct_load_bytes(ctx, off, &ih, sizeof(ih)))
+			return SL_CT_INVALID;
+		if ((ih.ver_ihl >> 4) != 4 || (ih.ver_ihl & 0xf) < 5)
+			return SL_CT_INVALID;
+		if (bpf_ntohs(ih.frag_off) & 0x1fff)
+			return SL_CT_INVALID; /* a later fragment quotes no ports */
+		proto = ih.protocol;
+		sa[0] = ih.saddr;
+		da[0] = ih.daddr;
+		off += (ih.ver_ihl & 0xf) * 4;
+	} else {
+		struct ct_inner6 ih;
+
+		if (ct_load_bytes(ctx, off, &ih, sizeof(ih)))
+			return SL_CT_INVALID;
+		if ((bpf_ntohl(ih.vtc_flow) >> 28) != 6)
+			return SL_CT_INVALID;
+		proto = ih.nexthdr;
+		__builtin_memcpy(sa, ih.saddr, 16);
+		__builtin_memcpy(da, ih.daddr, 16);
+		off += sizeof(ih);
+	}
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		if (ct_load_bytes(ctx, off, &l4, 4))
+			return SL_CT_INVALID;
+		sp = (__u16)l4.b[0] << 8 | l4.b[1];
+		dp = (__u16)l4.b[2] << 8 | l4.b[3];
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
+			break; /* tracked as any other protocol */
+		if (ct_load_bytes(ctx, off, &l4, 8))
+			return SL_CT_INVALID;
+		if (!ct_icmp_echo(l4.b[0], v6, &req))
+			return SL_CT_INVALID; /* errors about errors: never */
+		sp = dp = (__u16)l4.b[4] << 8 | l4.b[5];
+		break;
+	}
+	ct_key_make(&k, sa, sp, da, dp, proto, v6 ? 6 : 4);
+	e = bpf_map_lookup_elem(&ct_table, &k);
+	if (!e || e->expires_ns <= now)
+		return SL_CT_INVALID;
+	return SL_CT_RELATED;
+}
+
+static __always_inline int ct_insert_err(long err)
+{
+	/* -E2BIG (a full HASH), -ENOMEM (no free LRU node): the table;
+	 * anything else (-EBUSY, and -EDEADLK / -ETIMEDOUT of newer kernels'
+	 * bucket locks): contention. */
+	return err == -7 /* E2BIG */ || err == -12 /* ENOMEM */ ? CT_STAT_INSERT_FULL
+								  : CT_STAT_INSERT_BUSY;
+}
+
+static __always_inline __u8 ct_track(SL_CTX *ctx, struct sl_meta *meta)
+{
+	int v6 = meta->family == 6, sender, reply, req = 0, step;
+	__u8 proto = meta->l4proto, tflags = meta->tcp_flags, st, fl;
+	__u16 sp = 0, dp = 0;
+	struct ct_entry *e, ne = {};
+	struct ct_key k;
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u32 to;
+	long err;
+
+	if (meta->flags & SL_F_FRAG_LATER)
+		return SL_CT_INVALID; /* no ports to find its flow by */
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		if (!(meta->flags & SL_F_HAS_L4))
+			return SL_CT_INVALID;
+		sp = meta->sport;
+		dp = meta->dport;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
+			break; /* the other family's ICMP: any other protocol */
+		if (!(meta->flags & SL_F_HAS_L4))
+			return SL_CT_INVALID;
+		if (ct_icmp_is_error((__u8)meta->dport, v6))
+			return ct_related(ctx, meta, v6, now);
+		if (!ct_icmp_echo((__u8)meta->dport, v6, &req)) {
+			ct_stat(CT_STAT_UNTRACKED);
+			return SL_CT_NEW;
+		}
+		{
+			__u8 id[2];
+
+			if (ct_load_bytes(ctx, meta->l4_off + 4, id, 2))
+				return SL_CT_INVALID;
+			sp = dp = (__u16)id[0] << 8 | id[1];
+		}
+		break;
+	}
+	sender = ct_key_make(&k, meta->saddr, sp, meta->daddr, dp, proto, meta->family);
+
+	e = bpf_map_lookup_elem(&ct_table, &k);
+	if (e && e->expires_ns > now) {
+		reply = sender != e->orig;
+		st = e->state;
+		fl = e->flags;
+		if (proto == IPPROTO_TCP) {
+			step = ct_tcp_step(&st, &fl, reply, tflags);
+			if (step == CT_STEP_INVALID)
+				return SL_CT_INVALID;
+			if (step == CT_STEP_REOPEN)
+				goto open; /* taken over in place below */
+			to = ct_tcp_timeout_idx(st);
+		} else if (st == CT_S_ICMP) {
+			if (reply && req)
+				return SL_CT_INVALID; /* requests go one way */
+			if (!reply && !req)
+				return SL_CT_INVALID; /* so do replies */
+			if (reply)
+				fl |= CT_F_SEEN_REPLY;
+			to = CT_TO_ICMP;
+		} else if (st == CT_S_UDP || st == CT_S_UDP_REPLIED) {
+			if (reply) {
+				fl |= CT_F_SEEN_REPLY;
+				st = CT_S_UDP_REPLIED;
+			}
+			to = st == CT_S_UDP_REPLIED ? CT_TO_UDP_REPLIED : CT_TO_UDP;
+		} else {
+			if (reply)
+				fl |= CT_F_SEEN_REPLY;
+			to = CT_TO_OTHER;
+		}
+		e->state = st;
+		e->flags = fl;
+		e->expires_ns = now + ct_timeout(to);
+		__sync_fetch_and_add(&e->packets[reply], 1);
+		__sync_fetch_and_add(&e->bytes[reply], meta->pkt_len);
+		return reply || (fl & CT_F_SEEN_REPLY) ? SL_CT_ESTABLISHED : SL_CT_NEW;
+	}
+
+open:
+	/* No live flow: may this packet open one? */
+	switch (proto) {
+	case IPPROTO_TCP:
+		if (!ct_tcp_opens(tflags))
+			return SL_CT_INVALID;
+		ne.state = CT_S_TCP_SYN_SENT;
+		to = CT_TO_TCP_SYN_SENT;
+		break;
+	case IPPROTO_UDP:
+		ne.state = CT_S_UDP;
+		to = CT_TO_UDP;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+			if (!req)
+				return SL_CT_INVALID; /* a reply to nothing */
+			ne.state = CT_S_ICMP;
+			to = CT_TO_ICMP;
+			break;
+		}
+		/* fall through */
+	default:
+		ne.state = CT_S_OTHER;
+		to = CT_TO_OTHER;
+		break;
+	}
+	ne.orig = (__u8)sender;
+	ne.created_ns = now;
+	ne.expires_ns = now + ct_timeout(to);
+	ne.packets[0] = 1;
+	ne.bytes[0] = meta->pkt_len;
+	if (e) {
+		/* A dead entry (or a closed TCP flow's, reopened): take it over
+		 * in place, the key is the same. */
+		e->state = ne.state;
+		e->orig = ne.orig;
+		e->flags = 0;
+		e->created_ns = now;
+		e->packets[0] = 1;
+		e->packets[1] = 0;
+		e->bytes[0] = meta->pkt_len;
+		e->bytes[1] = 0;
+		e->expires_ns = ne.expires_ns;
+		ct_stat(CT_STAT_REUSED);
+		return SL_CT_NEW;
+	}
+	err = bpf_map_update_elem(&ct_table, &k, &ne, BPF_NOEXIST);
+	if (!err)
+		ct_stat(CT_STAT_CREATED);
+	else if (err != -17 /* EEXIST: another CPU made it just now */)
+		ct_stat(ct_insert_err(err));
+	return SL_CT_NEW;
+}
+
+SEC(SL_SEC_HOOK)
+int ct_stage(SL_CTX *ctx)
+{
+	struct sl_meta *meta = stage_begin(ctx);
+	__u8 state;
+
+	if (!meta)
+		return CTX_ACT_DROP;
+	if (meta->family != 4 && meta->family != 6) {
+		meta->ct_state = SL_CT_NONE;
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	}
+	state = ct_track(ctx, meta);
+	meta->ct_state = state;
+	ct_stat(state - SL_CT_NEW + CT_STAT_NEW);
+	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, state);
+}
