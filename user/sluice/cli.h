@@ -24,6 +24,9 @@ int cmd_stats(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_conntrack(int argc, char **argv);
+struct cJSON;
+void conntrack_stats(struct chain *c, const struct cJSON *fn); /* conntrack.c */
 
 /* Shared by the verbs (common.c). */
 int cli_exit_for(int err);

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 		"  trace PROTO SRC DST [..]   one crafted packet through the live programs, stage by stage\n"
 		"  test -f SPEC CASES         a spec's unit tests through the real programs, before it is applied\n"
 		"  detach                     detach every attach point and remove all pins\n"
+		"  conntrack [FILTER] | gc    the conntrack table's flows (proto, addr, src, dst, port, state); gc\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json            compact JSON output\n"
@@ -64,6 +65,7 @@ static const struct {
 	{ "trace", cmd_trace },
 	{ "test", cmd_test },
 	{ "detach", cmd_detach },
+	{ "conntrack", cmd_conntrack },
 };
 
 int main(int argc, char **argv)

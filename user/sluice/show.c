@@ -307,7 +307,12 @@ int cmd_stats(int argc, char **argv)
 		struct sl_counter *all = counters_read_all(c.sh.fw_counters_fd);
 
 		cJSON_ArrayForEach(fn, fns) {
-			stats_function(all, fn, slots);
+			const char *type = hist_str(fn, "type");
+
+			if (type && !strcmp(type, "conntrack"))
+				conntrack_stats(&c, fn);
+			else
+				stats_function(all, fn, slots);
 			out_human("\n");
 		}
 		free(all);
