@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <bpf/bpf.h>
 #include "test_progs.h"
 #include "ct_run.h"
 #include "pkt.h"
@@ -425,4 +426,155 @@ void test_ct_spec(void)
 		spec_free(s);
 		errs_free(&errs);
 	}
+}
+
+/* A table of 1024 entries filled with new flows to 100% and 120% while 16
+ * established TCP flows keep exchanging packets: the LRU makes room from
+ * the idle flows, every live one stays established, and the evictions show
+ * in the counters (created - gc_removed - entries). */
+#define LIVE 16
+
+static void fill_round(struct ct_rig *r, unsigned int pct, uint32_t *next)
+{
+	struct ct_p live[LIVE], u = { 4, IPPROTO_UDP, "10.1.0.0", S4, 0, 53 };
+	char src[LIVE][32], label[96], usrc[32];
+	uint32_t n = CT_TABLE_MIN * pct / 100, i, k, bad = 0, lost = 0;
+	uint64_t created0 = ct_stat_get(r, CT_STAT_CREATED), entries = 0;
+	struct sl_meta m;
+	struct ct_entry e;
+	struct ct_key key, nk;
+
+	for (k = 0; k < LIVE; k++) {
+		snprintf(src[k], sizeof(src[k]), "10.2.0.%u", k + 1);
+		live[k] = (struct ct_p){ 4, IPPROTO_TCP, src[k], S4, (uint16_t)(30000 + k), 443 };
+		ct_send(r, &(struct ct_p){ 4, IPPROTO_TCP, src[k], S4, (uint16_t)(30000 + k), 443, SYN }, &m, NULL);
+		{
+			struct ct_p sa = ct_rev(&live[k], SYN | ACK);
+
+			ct_send(r, &sa, &m, NULL);
+		}
+		live[k].flags = ACK;
+		ct_send(r, &live[k], &m, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t id = (*next)++;
+
+		snprintf(usrc, sizeof(usrc), "10.1.%u.%u", (id >> 8) & 0xff, id & 0xff);
+		u.src = usrc;
+		u.sport = (uint16_t)(1000 + (id >> 16));
+		ct_send(r, &u, &m, NULL);
+		if (i % 32 == 31) {
+			for (k = 0; k < LIVE; k++) {
+				struct ct_p p = (i / 32) % 2 ? live[k] : ct_rev(&live[k], PSH | ACK);
+
+				p.flags = PSH | ACK;
+				if (ct_send(r, &p, &m, NULL) || m.ct_state != SL_CT_ESTABLISHED)
+					bad++;
+			}
+		}
+	}
+	for (k = 0; k < LIVE; k++)
+		if (ct_lookup(r, &live[k], &e) || e.state != CT_S_TCP_ESTABLISHED)
+			lost++;
+	memset(&key, 0, sizeof(key));
+	while (!bpf_map_get_next_key(r->table_fd, entries ? &key : NULL, &nk)) {
+		key = nk;
+		entries++;
+	}
+	snprintf(label, sizeof(label), "%u%%: live packets not established", pct);
+	ASSERT_EQ(bad, 0, label);
+	snprintf(label, sizeof(label), "%u%%: live flows lost", pct);
+	ASSERT_EQ(lost, 0, label);
+	snprintf(label, sizeof(label), "%u%%: entries within the table", pct);
+	ASSERT_LE(entries, CT_TABLE_MIN, label);
+	/* every new flow, and the live ones when this round opened them */
+	snprintf(label, sizeof(label), "%u%%: created", pct);
+	ASSERT_GE(ct_stat_get(r, CT_STAT_CREATED) - created0, n, label);
+	ASSERT_LE(ct_stat_get(r, CT_STAT_CREATED) - created0, n + LIVE, label);
+	printf("    %u%%: %u new flows into %u entries: %llu entries now, %llu evicted so far, "
+	       "%u live flows kept\n", pct, n, CT_TABLE_MIN, (unsigned long long)entries,
+	       (unsigned long long)ct_evicted((uint64_t[CT_STAT_SLOTS]){
+		       [CT_STAT_CREATED] = ct_stat_get(r, CT_STAT_CREATED),
+		       [CT_STAT_GC_REMOVED] = ct_stat_get(r, CT_STAT_GC_REMOVED) }, entries),
+	       LIVE - lost);
+}
+
+void test_ct_full(void)
+{
+	struct ct_rig r;
+	uint32_t next = 0;
+
+	if (!ASSERT_OK(ct_rig_open(&r, SPEC(CT_FN)), "ct_rig_open"))
+		goto out;
+	if (test__start_subtest("fill_100"))
+		fill_round(&r, 100, &next);
+	if (test__start_subtest("fill_120")) {
+		fill_round(&r, 120, &next);
+		ASSERT_GT(ct_evicted((uint64_t[CT_STAT_SLOTS]){
+				  [CT_STAT_CREATED] = ct_stat_get(&r, CT_STAT_CREATED) }, CT_TABLE_MIN),
+			  0, "evictions counted");
+		ASSERT_EQ(ct_stat_get(&r, CT_STAT_INSERT_FULL), 0, "no insert refused");
+		ASSERT_EQ(ct_stat_get(&r, CT_STAT_INSERT_BUSY), 0, "no contention");
+	}
+out:
+	ct_rig_close(&r);
+}
+
+/* Expiry: a dead entry is no flow for the stage (a packet after it opens a
+ * new one, in place), and the GC removes dead entries, counting them. */
+void test_ct_gc(void)
+{
+	struct ct_rig r;
+	struct ct_gc_result res;
+	struct ct_entry e;
+	struct sl_meta m;
+	uint64_t now;
+	char src[32];
+	int i;
+	struct ct_p u = { 4, IPPROTO_UDP, C4, S4, 7000, 53 }, keep = { 4, IPPROTO_UDP, C4, S4, 7999, 53 };
+
+	if (!ASSERT_OK(ct_rig_open(&r, SPEC("{'name':'ct','type':'conntrack','tableSize':1024,"
+					    "'timeouts':{'udp':1,'udpReplied':1}}")),
+		       "ct_rig_open"))
+		goto out;
+	for (i = 0; i < 10; i++) {
+		snprintf(src, sizeof(src), "10.3.0.%d", i + 1);
+		u.src = src;
+		ct_send(&r, &u, &m, NULL);
+		ASSERT_EQ(m.ct_state, SL_CT_NEW, "udp new");
+	}
+	u.src = C4;
+	ct_send(&r, &u, &m, NULL);
+	ct_send(&r, &keep, &m, NULL);
+	usleep(1300 * 1000);
+	/* the reply of a dead flow: no flow, so it opens one the other way */
+	{
+		struct ct_p back = ct_rev(&u, 0);
+
+		ct_send(&r, &back, &m, NULL);
+		ASSERT_EQ(m.ct_state, SL_CT_NEW, "reply after expiry is new");
+		ASSERT_EQ(ct_stat_get(&r, CT_STAT_REUSED), 1, "dead entry reused");
+		if (ASSERT_OK(ct_lookup(&r, &u, &e), "reused entry"))
+			ASSERT_EQ(e.packets[CT_DIR_ORIG], 1, "counters restart");
+	}
+	/* a sweep as of now: the renewed flow expires a second after it */
+	now = ct_now_ns();
+	ct_send(&r, &keep, &m, NULL);
+	ASSERT_OK(ct_gc(r.table_fd, r.stats_fd, now, &res), "gc");
+	ASSERT_EQ(res.scanned, 12, "scanned");
+	ASSERT_EQ(res.removed, 10, "removed");
+	ASSERT_EQ(res.live, 2, "left");
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_GC_REMOVED), 10, "gc_removed counter");
+	ASSERT_OK(ct_lookup(&r, &keep, &e), "renewed flow kept");
+	/* a sweep "in the future" takes everything */
+	ASSERT_OK(ct_gc(r.table_fd, r.stats_fd, ct_now_ns() + 3600ull * 1000000000ull, &res),
+		  "gc later");
+	ASSERT_EQ(res.removed, 2, "removed later");
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_GC_REMOVED), 12, "gc_removed counter later");
+	ASSERT_EQ(ct_evicted((uint64_t[CT_STAT_SLOTS]){
+			  [CT_STAT_CREATED] = ct_stat_get(&r, CT_STAT_CREATED),
+			  [CT_STAT_GC_REMOVED] = ct_stat_get(&r, CT_STAT_GC_REMOVED) }, 0),
+		  0, "no eviction");
+out:
+	ct_rig_close(&r);
 }
