@@ -9,7 +9,9 @@
  *  - the same to port 5001 (listening too) never connects;
  *  - a long-lived connection keeps working through a new generation
  *    (the table is the chain's), and `sluice conntrack` lists it
- *    established; `sluice stats` shows the conntrack counters. */
+ *    established; `sluice stats` shows the conntrack counters.
+ * Generation 1 is examples/conntrack.json as it is; generation 2 the same
+ * chain with one more rule. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -26,7 +28,7 @@ static void make_spec(char *buf, size_t len, const char *extra)
 {
 	snprintf(buf, len,
 		 "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
-		 "\"metadata\":{\"name\":\"ct\"},\"spec\":{"
+		 "\"metadata\":{\"name\":\"gateway\"},\"spec\":{"
 		 "\"attach\":[{\"interface\":\"in\",\"hook\":\"xdp\",\"mode\":\"native\"},"
 		 "{\"interface\":\"out\",\"hook\":\"xdp\",\"mode\":\"native\"}],"
 		 "\"functions\":["
@@ -114,9 +116,13 @@ void test_ct_e2e(void)
 		ASSERT_OK(netns_wait_listen(ns[i], IPPROTO_TCP, 443, 5000), "listen 443");
 		ASSERT_OK(netns_wait_listen(ns[i], IPPROTO_TCP, 5001, 5000), "listen 5001");
 	}
-	make_spec(spec, sizeof(spec), "");
-	if (!ASSERT_EQ(e2e_apply(&r, "ct.json", spec), 0, "apply"))
+	/* generation 1: examples/conntrack.json, unmodified */
+	if (!ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "apply -f %s",
+				  test__src_path("examples/conntrack.json")), 0,
+		       "apply examples/conntrack.json")) {
+		printf("%s\n", out);
 		goto out;
+	}
 
 	if (test__start_subtest("client_to_server")) {
 		ASSERT_TRUE(tcp_ok(r.client, SRV4, 443, 3000), "v4 to 443");
