@@ -578,3 +578,35 @@ void test_ct_gc(void)
 out:
 	ct_rig_close(&r);
 }
+
+/* The TC twin: the same machine through the sched_cls entry and stage. */
+void test_ct_tc(void)
+{
+	struct ct_rig r;
+	struct ct_p q = { 4, IPPROTO_ICMP, C4, S4, .icmp_type = 8, .icmp_id = 9 };
+	struct ct_p e = { 4, IPPROTO_ICMP, R4, C4, .icmp_type = 11, .inner = &q };
+	struct ct_p u = { 6, IPPROTO_UDP, C6, S6, 5000, 53 };
+
+	if (!ASSERT_OK(ct_rig_open(&r, "{'apiVersion':'sluice.dev/v1alpha1','kind':'NetworkFunctionChain',"
+				       "'metadata':{'name':'t'},'spec':{'attach':[{'interface':'lo','hook':'tc-ingress'}],"
+				       "'functions':[" CT_FN "]}}"),
+		       "ct_rig_open tc"))
+		goto out;
+	tcp_cases(&r, &tcp4);
+	tcp_cases(&r, &tcp6);
+	{
+		struct ct_p a = ct_rev(&q, 0);
+
+		a.icmp_type = 0;
+		const struct step tc[] = {
+			{ "echo request", q, SL_CT_NEW, CT_S_ICMP },
+			{ "echo reply", a, SL_CT_ESTABLISHED, CT_S_ICMP },
+			{ "time exceeded quoting it", e, SL_CT_RELATED, NOENT },
+			{ "udp v6", u, SL_CT_NEW, CT_S_UDP },
+			{ "udp v6 reply", ct_rev(&u, 0), SL_CT_ESTABLISHED, CT_S_UDP_REPLIED },
+		};
+		RUN(&r, tc);
+	}
+out:
+	ct_rig_close(&r);
+}
