@@ -15,6 +15,7 @@
 #include "history.h"
 #include "nl.h"
 #include "names.h"
+#include "metrics.h"
 #include "shared/meta.h"
 #include "shared/drop_reasons.h"
 #include "shared/fw.h"
@@ -130,77 +131,6 @@ int cmd_history(int argc, char **argv)
 	return SL_EXIT_OK;
 }
 
-/* Sum a per-CPU value of n_u64 counters at key. */
-static int percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64)
-{
-	int ncpu = libbpf_num_possible_cpus(), cpu;
-	uint64_t *vals;
-	size_t j;
-
-	memset(sum, 0, n_u64 * sizeof(*sum));
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc(ncpu, n_u64 * sizeof(uint64_t));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, vals)) {
-		free(vals);
-		return -errno;
-	}
-	for (cpu = 0; cpu < ncpu; cpu++)
-		for (j = 0; j < n_u64; j++)
-			sum[j] += vals[cpu * n_u64 + j];
-	free(vals);
-	return 0;
-}
-
-/* Every rule counter, summed over CPUs, with one batched read: stats for
- * 100k rules must not cost 100k system calls. */
-static struct sl_counter *counters_read_all(int fd)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint32_t *keys = NULL, batch = 0, n, i, total = 0;
-	struct sl_counter *sum = NULL, *vals = NULL;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	const uint32_t chunk = 16384;
-	bool first = true;
-	int cpu, err;
-
-	if (fd < 0 || ncpu <= 0)
-		return NULL;
-	sum = calloc(FW_COUNTER_SLOTS, sizeof(*sum));
-	keys = calloc(chunk, sizeof(*keys));
-	vals = calloc((size_t)chunk * ncpu, sizeof(*vals));
-	if (!sum || !keys || !vals)
-		goto fail;
-	for (;;) {
-		n = chunk;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &n, &opts);
-		first = false;
-		if (err && errno != ENOENT)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			if (keys[i] >= FW_COUNTER_SLOTS)
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++) {
-				sum[keys[i]].packets += vals[(size_t)i * ncpu + cpu].packets;
-				sum[keys[i]].bytes += vals[(size_t)i * ncpu + cpu].bytes;
-			}
-		}
-		total += n;
-		if (err || total >= FW_COUNTER_SLOTS)
-			break;
-	}
-	free(keys);
-	free(vals);
-	return sum;
-fail:
-	free(sum);
-	free(keys);
-	free(vals);
-	return NULL;
-}
-
 static struct sl_counter slot_value(const struct sl_counter *all, const cJSON *slot)
 {
 	struct sl_counter zero = {};
@@ -269,7 +199,7 @@ static void stats_gen(const struct chain *c, uint32_t gen, const char *role)
 		return;
 	fd = gen_pin_get(c, gen, "sl_gen_stats");
 	if (fd >= 0) {
-		percpu_sum(fd, 0, v, 4);
+		metrics_percpu_sum(fd, 0, v, 4);
 		close(fd);
 	}
 	out_obj_begin(NULL);
@@ -304,7 +234,7 @@ int cmd_stats(int argc, char **argv)
 		spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
 		fns = cJSON_GetObjectItemCaseSensitive(spec, "functions");
 		slots = h;
-		struct sl_counter *all = counters_read_all(c.sh.fw_counters_fd);
+		struct sl_counter *all = metrics_fw_counters(c.sh.fw_counters_fd);
 
 		cJSON_ArrayForEach(fn, fns) {
 			const char *type = hist_str(fn, "type");
@@ -321,7 +251,7 @@ int cmd_stats(int argc, char **argv)
 	out_human("drops by reason:\n  %-32s %14s %16s\n", "REASON", "PACKETS", "BYTES");
 	out_arr_begin("drops");
 	for (r = 1; r < SL_DROP__MAX; r++) {
-		if (percpu_sum(c.sh.drops_fd, r, v, 2))
+		if (metrics_percpu_sum(c.sh.drops_fd, r, v, 2))
 			continue;
 		/* Human output lists the reasons seen; JSON lists all. */
 		if (!v[0] && !out_is_json())
