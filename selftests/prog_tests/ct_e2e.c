@@ -165,6 +165,14 @@ void test_ct_e2e(void)
 		ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "-j conntrack gc"), 0, "gc");
 		ASSERT_STRCONTAINS(out, "\"removed\"", "gc output");
 		ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "conntrack state bogus"), 2, "bad state");
+		/* sluice trace names the state the conntrack stage gave */
+		ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "-j trace tcp " CLI4 ":40123 " SRV4 ":443"),
+			  0, "trace a SYN to 443");
+		ASSERT_STRCONTAINS(out, "\"rule\":\"new\"", "trace: conntrack state new");
+		ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "-j trace tcp " CLI4 ":40124 " SRV4
+				     ":443 flags A"), 0, "trace an ACK out of nowhere");
+		ASSERT_STRCONTAINS(out, "\"rule\":\"invalid\"", "trace: conntrack state invalid");
+		ASSERT_STRCONTAINS(out, "firewall_default_deny", "trace: the firewall drops it");
 		ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "conntrack"), 0, "human list");
 		ASSERT_STRCONTAINS(out, "PROTO", "header");
 	}

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
+#include "nf_ct.h"
 #include "cli.h"
 #include "history.h"
 #include "names.h"
@@ -34,8 +35,11 @@ static const cJSON *live_functions(const cJSON *doc)
 
 const char *trace_rule_id(const cJSON *fn, uint32_t rule)
 {
-	const cJSON *r;
+	const cJSON *r, *t = cJSON_GetObjectItemCaseSensitive(fn, "type");
 
+	/* a conntrack stage records the packet's state (docs/conntrack.md) */
+	if (cJSON_IsString(t) && !strcmp(t->valuestring, "conntrack"))
+		return ct_state_name(rule);
 	if (!rule)
 		return "(default)";
 	r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(fn, "rules"), (int)rule - 1);
