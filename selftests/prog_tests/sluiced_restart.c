@@ -294,7 +294,9 @@ void test_sluiced_restart(void)
 			nkill += st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 		if (sd_start(&s->r, &a, PORT, "agent.log", NULL, "--resync 0", specs) ||
 		    sd_wait_ready(&s->r, PORT, 10000)) {
-			ready_fail++;
+			if (!ready_fail++)
+				netns_run(NULL, "echo '    restart %d: agent log tail:'; tail -5 %s >&2", i,
+					  a.log);
 			continue;
 		}
 		dt = e2e_now_ns() - ts;
