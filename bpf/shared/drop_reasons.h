@@ -32,7 +32,9 @@
 	X(FW_SCAN_LIMIT, "firewall_scan_limit")                                \
 	X(NO_GENERATION, "no_generation")                                      \
 	X(PARSE_IPV4_VERSION, "ipv4_bad_version")                              \
-	X(PARSE_IPV6_VERSION, "ipv6_bad_version")
+	X(PARSE_IPV6_VERSION, "ipv6_bad_version")                              \
+	X(LB_NO_BACKEND, "lb_no_backend")                                      \
+	X(LB_REWRITE, "lb_rewrite_failed")
 
 #define SL_DROP_ENUM(name, str) SL_DROP_##name,
 enum sl_drop_reason {

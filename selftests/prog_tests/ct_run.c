@@ -39,9 +39,9 @@ static int prog_map(int prog_fd, const char *name)
 	return -ENOENT;
 }
 
-/* The conntrack stage's program: sl_root[0] of the entry, or a later
- * stage through its sl_chain. */
-static int find_ct_prog(int entry_fd)
+/* The stage program that uses map `want`: sl_root[0] of the entry, or a
+ * later stage through its sl_chain. */
+static int find_prog(int entry_fd, const char *want)
 {
 	uint32_t key = 0, id, i;
 	int root, prog, chain, p;
@@ -69,7 +69,7 @@ static int find_ct_prog(int entry_fd)
 		p = bpf_prog_get_fd_by_id(id);
 		if (p < 0)
 			continue;
-		m = prog_map(p, "ct_table");
+		m = prog_map(p, want);
 		if (m >= 0) {
 			close(m);
 			close(chain);
@@ -104,14 +104,15 @@ int ct_rig_open(struct ct_rig *r, const char *spec_json)
 		return err;
 	}
 	errs_free(&errs);
-	prog = find_ct_prog(r->gp.entry_fd);
-	if (prog < 0)
-		return prog;
-	r->table_fd = prog_map(prog, "ct_table");
-	r->stats_fd = prog_map(prog, "ct_stats");
-	close(prog);
-	if (r->table_fd < 0 || r->stats_fd < 0)
-		return -ENOENT;
+	/* a chain without conntrack has no table: table_fd stays -1 */
+	prog = find_prog(r->gp.entry_fd, "ct_table");
+	if (prog >= 0) {
+		r->table_fd = prog_map(prog, "ct_table");
+		r->stats_fd = prog_map(prog, "ct_stats");
+		close(prog);
+		if (r->table_fd < 0 || r->stats_fd < 0)
+			return -ENOENT;
+	}
 	r->ncpus = libbpf_num_possible_cpus();
 	r->cpu = sched_getcpu();
 	if (r->cpu < 0)
@@ -250,6 +251,36 @@ int ct_lookup(struct ct_rig *r, const struct ct_p *p, struct ct_entry *e)
 	k.proto = p->proto;
 	k.family = (uint8_t)p->family;
 	return bpf_map_lookup_elem(r->table_fd, &k, e) ? -errno : 0;
+}
+
+int ct_rig_map(struct ct_rig *r, const char *name)
+{
+	int prog = find_prog(r->gp.entry_fd, name), fd;
+
+	if (prog < 0)
+		return prog;
+	fd = prog_map(prog, name);
+	close(prog);
+	return fd;
+}
+
+int ct_send_raw(struct ct_rig *r, const void *in, size_t len, void *out, uint32_t *out_len,
+		struct sl_meta *m, uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = *out_len, .repeat = 1);
+	uint32_t zero = 0;
+
+	if (bpf_prog_test_run_opts(r->gp.entry_fd, &opts))
+		return -errno;
+	*out_len = opts.data_size_out;
+	if (retval)
+		*retval = opts.retval;
+	if (bpf_map_lookup_elem(r->gp.meta_fd, &zero, r->percpu))
+		return -errno;
+	if (m)
+		*m = *(struct sl_meta *)((char *)r->percpu + (size_t)r->cpu * META_STRIDE);
+	return 0;
 }
 
 uint64_t ct_stat_get(struct ct_rig *r, unsigned int slot)

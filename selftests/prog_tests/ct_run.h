@@ -41,6 +41,12 @@ int ct_frame(const struct ct_p *p, uint8_t *buf, size_t cap);
 int ct_send(struct ct_rig *r, const struct ct_p *p, struct sl_meta *m, uint32_t *retval);
 /* The entry of p's flow (either direction): 0, or -ENOENT. */
 int ct_lookup(struct ct_rig *r, const struct ct_p *p, struct ct_entry *e);
+/* A map of the chain's stages by name (an fd to close), or -ENOENT. */
+int ct_rig_map(struct ct_rig *r, const char *name);
+/* A raw frame through the chain; out gets the frame as it left
+ * (*out_len: its room, then its length). */
+int ct_send_raw(struct ct_rig *r, const void *in, size_t len, void *out, uint32_t *out_len,
+		struct sl_meta *m, uint32_t *retval);
 /* Sum of a ct_stats slot. */
 uint64_t ct_stat_get(struct ct_rig *r, unsigned int slot);
 /* The reverse of p (addresses and ports swapped). */

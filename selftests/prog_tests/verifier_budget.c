@@ -21,6 +21,7 @@
 #include "chain.h"
 #include "fw_run.h"
 #include "nf_ct.h"
+#include "nf_lb.h"
 
 #define VERIFIER_BUDGET 700000
 
@@ -177,6 +178,35 @@ static void load_ct_plane(bool tc)
 			close(sh.extra_fd[i]);
 }
 
+/* lb: the load balancer stage; no feature switches in its .rodata. */
+static void load_lb_plane(bool tc)
+{
+	struct stage_shared sh = { .meta_fd = -1, .drops_fd = -1, .fw_counters_fd = -1 };
+	struct stage_gen g = { .gen = 1, .nstages = 1, .tc = tc, .chain_fd = -1,
+			       .gen_stats_fd = -1 };
+	struct lb_image img = { .flow_table_size = 1024 };
+	struct stage_obj so;
+	char *log = NULL;
+	int i, *fds[] = { &sh.meta_fd, &sh.drops_fd, &sh.fw_counters_fd, &g.chain_fd,
+			  &g.gen_stats_fd };
+
+	if (ASSERT_OK(lb_stage_load(&img, NULL, &sh, &g, 0, &so, &log), "lb_stage_load")) {
+		record(tc ? "lb_tc" : "lb", "lb_stage", NULL, so.prog_fd);
+		stage_obj_destroy(&so);
+	} else if (log) {
+		printf("%s\n", log);
+	}
+	free(log);
+	for (i = 0; i < 5; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	for (i = 0; i < STAGE_MAX_EXTRA; i++)
+		if (sh.extra_fd[i] > 0)
+			close(sh.extra_fd[i]);
+}
+
+static void load_lb(void) { load_lb_plane(false); }
+static void load_lb_tc(void) { load_lb_plane(true); }
 static void load_ct(void) { load_ct_plane(false); }
 static void load_ct_tc(void) { load_ct_plane(true); }
 static void load_entry(void) { load_entry_plane(false); }
@@ -194,6 +224,8 @@ static const struct {
 	{ "fw_tc", load_fw_tc },
 	{ "ct", load_ct },
 	{ "ct_tc", load_ct_tc },
+	{ "lb", load_lb },
+	{ "lb_tc", load_lb_tc },
 };
 
 /* Every program of every object in BUILD/bpf was measured. */

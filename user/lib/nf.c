@@ -6,6 +6,7 @@
 #include "fw_compile.h"
 #include "nf_fw.h"
 #include "nf_ct.h"
+#include "nf_lb.h"
 
 /* firewall ------------------------------------------------------------ */
 
@@ -82,6 +83,47 @@ static int ct_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh
 	return ct_stage_load(img, sh, g, idx, out, NULL, log);
 }
 
+/* loadbalancer (nf_lb.h) ------------------------------------------------- */
+
+static int lb_ops_compile(const struct spec_function *fn, const char *path, void **img,
+			  struct sl_errs *errs)
+{
+	struct lb_image *li = calloc(1, sizeof(*li));
+	int err;
+
+	if (!li)
+		return -ENOMEM;
+	err = lb_compile(&fn->lb, path, li, errs);
+	if (err) {
+		free(li);
+		return err;
+	}
+	*img = li;
+	return 0;
+}
+
+static void lb_ops_free(void *img)
+{
+	lb_image_free(img);
+	free(img);
+}
+
+static size_t lb_ops_ncounters(const struct spec_function *fn)
+{
+	return lb_ncounters(&fn->lb);
+}
+
+static const char *lb_ops_counter_key(const struct spec_function *fn, size_t i)
+{
+	return lb_counter_key(&fn->lb, i);
+}
+
+static int lb_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh,
+		       struct stage_gen *g, uint32_t idx, struct stage_obj *out, char **log)
+{
+	return lb_stage_load(img, slots, sh, g, idx, out, log);
+}
+
 static const struct nf_ops nf_types[] = {
 	{
 		.type = SPEC_FN_FIREWALL,
@@ -96,6 +138,14 @@ static const struct nf_ops nf_types[] = {
 		.compile = ct_ops_compile,
 		.image_free = free,
 		.load = ct_ops_load,
+	},
+	{
+		.type = SPEC_FN_LOADBALANCER,
+		.compile = lb_ops_compile,
+		.image_free = lb_ops_free,
+		.ncounters = lb_ops_ncounters,
+		.counter_key = lb_ops_counter_key,
+		.load = lb_ops_load,
 	},
 };
 

@@ -51,6 +51,7 @@ const struct enum_ent spec_action_names[] = {
 const struct spec_fn_ops *const spec_fn_types[] = {
 	&spec_fw_ops,
 	&spec_ct_ops,
+	&spec_lb_ops,
 	NULL,
 };
 

@@ -92,9 +92,41 @@ struct spec_conntrack {
 	uint32_t timeouts[SPEC_CT_NTIMEOUTS];
 };
 
+/* type: loadbalancer (spec_lb.c, docs/loadbalancer.md) */
+#define SPEC_LB_KEYLEN 128 /* "service:[addr]:port" */
+#define SPEC_LB_MAX_SERVICES 1024
+#define SPEC_LB_MAX_BACKENDS 1024	/* per service */
+enum spec_lb_state {
+	SPEC_LB_ACTIVE = 1,	/* = LB_BE_ACTIVE */
+	SPEC_LB_DRAINING = 2,	/* = LB_BE_DRAINING */
+};
+struct spec_lb_backend {
+	struct spec_prefix ip;	/* a host address (/32, /128) */
+	uint16_t port;
+	uint32_t weight;	/* 1-1000; draining: no slots */
+	enum spec_lb_state state;
+	char key[SPEC_LB_KEYLEN]; /* "service:ip:port": its counter key and
+				   * Maglev identity */
+};
+struct spec_lb_service {
+	char *name;
+	struct spec_prefix vip;
+	uint16_t port;
+	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	uint32_t table_size;	/* prime */
+	struct spec_lb_backend *backends;
+	size_t nbackends;
+};
+struct spec_loadbalancer {
+	struct spec_lb_service *services;
+	size_t nservices;
+	uint32_t flow_table_size;
+};
+
 enum spec_fn_type {
 	SPEC_FN_FIREWALL = 1,
 	SPEC_FN_CONNTRACK = 2,
+	SPEC_FN_LOADBALANCER = 3,
 };
 
 struct spec_function {
@@ -103,6 +135,7 @@ struct spec_function {
 	union {
 		struct spec_firewall fw;
 		struct spec_conntrack ct;
+		struct spec_loadbalancer lb;
 	};
 };
 

@@ -8,6 +8,7 @@
 /* Names of the extra chain-level maps (struct stage_shared.extra_fd). */
 const char *const stage_shared_names[STAGE_MAX_EXTRA] = {
 	"ct_table", "ct_stats", /* conntrack (nf_ct.h) */
+	"lb_flows", "lb_rev",	/* loadbalancer (nf_lb.h) */
 };
 
 void stage_obj_destroy(struct stage_obj *so)

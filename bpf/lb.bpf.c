@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The load balancer stage, dnat mode (docs/loadbalancer.md).
+ *
+ * A packet to a service (VIP, port, protocol) goes to its flow's backend:
+ * the flow table (the chain's lb_flows) pins it; a new flow, or a TCP SYN
+ * (a new connection on the same 5-tuple), gets a backend from the
+ * service's Maglev table by a hash of its 5-tuple, and is pinned. The
+ * destination is rewritten to the backend with incremental checksums, and
+ * a reverse entry (lb_rev) lets the backend's replies, wherever the chain
+ * sees them, get the VIP back as their source. The stack then routes the
+ * packet (its FIB lookup picks the egress). */
+#include "stage.h"
+#include "lb_maps.h"
+#include "lb_nat.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline __u32 lb_mix(__u32 h, __u32 w)
+{
+	h ^= w;
+	h *= 0xcc9e2d51;
+	h = (h << 15) | (h >> 17);
+	h *= 0x1b873593;
+	return h;
+}
+
+static __always_inline __u32 lb_hash(const struct lb_flow_key *k)
+{
+	__u32 h = 0x736c6263, i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		h = lb_mix(h, k->saddr[i]);
+		h = lb_mix(h, k->daddr[i]);
+	}
+	h = lb_mix(h, (__u32)k->sport << 16 | k->dport);
+	h = lb_mix(h, (__u32)k->proto << 8 | k->family);
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	return h;
+}
+
+static __always_inline void lb_key(struct lb_flow_key *k, const struct sl_meta *m)
+{
+	__builtin_memcpy(k->saddr, m->saddr, 16);
+	__builtin_memcpy(k->daddr, m->daddr, 16);
+	k->sport = m->sport;
+	k->dport = m->dport;
+	k->proto = m->l4proto;
+	k->family = m->family;
+	k->pad = 0;
+}
+
+SEC(SL_SEC_HOOK)
+int lb_stage(SL_CTX *ctx)
+{
+	struct sl_meta *meta = stage_begin(ctx);
+	struct lb_flow_key k, rk;
+	struct lb_svc_key sk = {};
+	struct lb_nat *f, nf = {}, rv = {};
+	struct lb_backend *be;
+	struct lb_svc *svc;
+	struct nat_ep ep;
+	__u64 now;
+	__u32 slot, *idx;
+	int v6;
+
+	if (!meta)
+		return CTX_ACT_DROP;
+	if ((meta->family != 4 && meta->family != 6) ||
+	    (meta->l4proto != IPPROTO_TCP && meta->l4proto != IPPROTO_UDP))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	v6 = meta->family == 6;
+
+	__builtin_memcpy(sk.vip, meta->daddr, 16);
+	sk.port = meta->dport;
+	sk.proto = meta->l4proto;
+	sk.family = meta->family;
+	/* No ports (a later fragment): no flow to find; it goes on
+	 * untranslated (docs/loadbalancer.md, "Limits"). */
+	if ((meta->flags & SL_F_FRAG_LATER) || !(meta->flags & SL_F_HAS_L4))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	lb_key(&k, meta);
+	now = bpf_ktime_get_boot_ns();
+
+	/* A backend's reply: the VIP back as its source. */
+	f = bpf_map_lookup_elem(&lb_rev, &k);
+	if (f) {
+		__builtin_memcpy(ep.addr, f->addr, 16);
+		ep.port = bpf_htons(f->port);
+		if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, v6, meta->l4proto, 0, &ep))
+			return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
+		f->last_ns = now;
+		__builtin_memcpy(meta->saddr, f->addr, 16);
+		meta->sport = f->port;
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	}
+
+	svc = bpf_map_lookup_elem(&lb_svc, &sk);
+	if (!svc)
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+
+	f = bpf_map_lookup_elem(&lb_flows, &k);
+	if (!f || (meta->l4proto == IPPROTO_TCP &&
+		   (meta->tcp_flags & (0x02 | 0x10)) == 0x02 /* SYN, no ACK */)) {
+		if (!svc->nactive || !svc->table_size)
+			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
+		slot = svc->table_off + lb_hash(&k) % svc->table_size;
+		idx = bpf_map_lookup_elem(&lb_maglev, &slot);
+		if (!idx)
+			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
+		be = bpf_map_lookup_elem(&lb_backends, idx);
+		if (!be || be->state != LB_BE_ACTIVE)
+			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
+		__builtin_memcpy(nf.addr, be->addr, 16);
+		nf.port = be->port;
+		nf.counter = be->counter;
+		nf.last_ns = now;
+		/* the reply comes from the backend to the client */
+		__builtin_memcpy(rk.saddr, be->addr, 16);
+		__builtin_memcpy(rk.daddr, meta->saddr, 16);
+		rk.sport = be->port;
+		rk.dport = meta->sport;
+		rk.proto = meta->l4proto;
+		rk.family = meta->family;
+		rk.pad = 0;
+		__builtin_memcpy(rv.addr, meta->daddr, 16);
+		rv.port = meta->dport;
+		rv.last_ns = now;
+		/* An insert that fails (contention) still sends this packet;
+		 * the next one chooses again, the same backend. */
+		bpf_map_update_elem(&lb_flows, &k, &nf, BPF_ANY);
+		bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+		f = &nf;
+	} else {
+		f->last_ns = now;
+	}
+	__builtin_memcpy(ep.addr, f->addr, 16);
+	ep.port = bpf_htons(f->port);
+	if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, v6, meta->l4proto, 1, &ep))
+		return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, svc->id + 1);
+	lb_count(f->counter, meta->pkt_len);
+	__builtin_memcpy(meta->daddr, f->addr, 16);
+	meta->dport = f->port;
+	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, svc->id + 1);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Load balancer ABI (docs/loadbalancer.md): services by (VIP, port,
+ * protocol), their Maglev tables and backends (per generation), and the
+ * chain's flow tables, which pin every flow to its backend across
+ * backend changes and generations. */
+#ifndef SLUICE_SHARED_LB_H
+#define SLUICE_SHARED_LB_H
+
+#include <linux/types.h>
+
+/* Map lb_svc (HASH, per generation). */
+struct lb_svc_key {
+	__u32 vip[4];	/* network order; IPv4 in [0] */
+	__u16 port;	/* host order */
+	__u8 proto;	/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;	/* 4 or 6 */
+};
+_Static_assert(sizeof(struct lb_svc_key) == 20, "lb_svc_key ABI");
+
+struct lb_svc {
+	__u32 table_off;  /* first slot of its Maglev table in lb_maglev */
+	__u32 table_size; /* prime */
+	__u32 id;	  /* index in the spec's services */
+	__u32 nactive;	  /* backends with weight > 0; 0: no new flows */
+};
+_Static_assert(sizeof(struct lb_svc) == 16, "lb_svc ABI");
+
+/* Map lb_maglev (ARRAY of __u32, per generation): every service's table,
+ * one after the other; a slot holds an index in lb_backends. */
+
+/* lb_backend.state */
+#define LB_BE_ACTIVE 1
+#define LB_BE_DRAINING 2 /* no new flows; pinned flows go on */
+
+/* Map lb_backends (ARRAY, per generation). */
+struct lb_backend {
+	__u32 addr[4];	/* network order */
+	__u16 port;	/* host order */
+	__u8 family;
+	__u8 state;	/* LB_BE_* */
+	__u32 counter;	/* slot in the chain's fw_counters */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lb_backend) == 28, "lb_backend ABI");
+
+/* Maps lb_flows and lb_rev (LRU_HASH, the chain's, pinned): a flow as the
+ * client sent it (to the VIP) -> its backend, and the backend's replies
+ * (backend -> client) -> the VIP to put back as their source. */
+struct lb_flow_key {
+	__u32 saddr[4], daddr[4]; /* network order */
+	__u16 sport, dport;	  /* host order */
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct lb_flow_key) == 40, "lb_flow_key ABI");
+
+struct lb_nat {
+	__u32 addr[4];	/* network order */
+	__u16 port;	/* host order */
+	__u16 pad;
+	__u32 counter;	/* forward: the backend's counter slot */
+	__u64 last_ns;	/* CLOCK_BOOTTIME of the last packet */
+};
+_Static_assert(sizeof(struct lb_nat) == 32, "lb_nat ABI");
+
+#define LB_FLOWS_DEFAULT 65536
+
+/* The stage's .rodata */
+struct lb_config {
+	__u32 nservices;
+	__u32 pad;
+};
+
+#endif

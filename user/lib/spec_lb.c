@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The loadbalancer function: services (VIP, port, protocol, Maglev table
+ * size) and their backends (address, port, weight, state), validated
+ * completely; and its compile into the stage's maps (lb_compile,
+ * nf_lb.h). docs/loadbalancer.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include "spec_int.h"
+#include "nf_lb.h"
+#include "lb_maglev.h"
+
+const char *const spec_lb_keys[] = { "name", "type", "services", "flowTableSize", NULL };
+const char *const spec_lb_service_keys[] = { "name", "vip", "port", "proto", "mode", "tableSize",
+					     "backends", NULL };
+const char *const spec_lb_backend_keys[] = { "ip", "port", "weight", "state", NULL };
+
+const struct enum_ent spec_lb_proto_names[] = {
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ NULL, 0 },
+};
+const struct enum_ent spec_lb_mode_names[] = {
+	{ "dnat", 1 },
+	{ NULL, 0 },
+};
+const struct enum_ent spec_lb_state_names[] = {
+	{ "active", SPEC_LB_ACTIVE },
+	{ "draining", SPEC_LB_DRAINING },
+	{ NULL, 0 },
+};
+
+/* A host address: a prefix of full length. */
+static bool get_host(struct pctx *c, const char *key, const cJSON *v, struct spec_prefix *p)
+{
+	char why[96];
+	const char *s;
+	size_t m;
+	int err;
+
+	if (!get_string(c, key, v, &s))
+		return false;
+	m = path_key(c, key);
+	err = spec_prefix_parse(s, p, why, sizeof(why));
+	if (err || p->plen != (p->family == 4 ? 32 : 128)) {
+		perr(c, "%s is not an IPv4 or IPv6 address%s%s%s", q(c, s), err ? " (" : "",
+		     err ? why : "", err ? ")" : "");
+		path_pop(c, m);
+		return false;
+	}
+	path_pop(c, m);
+	return true;
+}
+
+static bool same_addr(const struct spec_prefix *a, const struct spec_prefix *b)
+{
+	return a->family == b->family && !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static void parse_backend(struct pctx *c, const cJSON *obj, struct spec_lb_service *svc,
+			  struct spec_lb_backend *be, bool vip_ok)
+{
+	enum { IP, PORT, WEIGHT, STATE };
+	const cJSON *v[5];
+	char addr[SPEC_PREFIX_STRLEN], *slash;
+	long l;
+	int val;
+
+	be->weight = 1;
+	be->state = SPEC_LB_ACTIVE;
+	be->port = svc->port;
+	if (!obj_fields(c, obj, spec_lb_backend_keys, v))
+		return;
+	if (require(c, "ip", v[IP]) && get_host(c, "ip", v[IP], &be->ip) && vip_ok &&
+	    be->ip.family != svc->vip.family)
+		perr_at(c, "ip", "an IPv%u backend for an IPv%u vip: dnat keeps the family",
+			be->ip.family, svc->vip.family);
+	if (v[PORT] && get_int(c, "port", v[PORT], 1, 65535, &l))
+		be->port = (uint16_t)l;
+	if (v[WEIGHT] && get_int(c, "weight", v[WEIGHT], 1, 1000, &l))
+		be->weight = (uint32_t)l;
+	if (v[STATE] && get_enum(c, "state", v[STATE], spec_lb_state_names, &val))
+		be->state = (enum spec_lb_state)val;
+	if (be->ip.family) {
+		spec_prefix_str(&be->ip, addr, sizeof(addr));
+		slash = strchr(addr, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(be->key, sizeof(be->key), be->ip.family == 6 ? "%s:[%s]:%u" : "%s:%s:%u",
+			 svc->name ? svc->name : "?", addr, be->port);
+	}
+}
+
+static void parse_service(struct pctx *c, const cJSON *obj, struct spec_lb_service *svc,
+			  const struct spec_lb_service *prev, size_t nprev)
+{
+	enum { NAME, VIP, PORT, PROTO, MODE, TSIZE, BACKENDS };
+	const cJSON *v[8], *it;
+	const char *str, *why;
+	bool vip_ok = false, port_ok = false, proto_ok = false;
+	size_t i, j, n, m, m2;
+	long l;
+	int val;
+
+	svc->table_size = LB_MAGLEV_DEFAULT_SIZE;
+	if (!obj_fields(c, obj, spec_lb_service_keys, v))
+		return;
+	if (require(c, "name", v[NAME]) && get_string(c, "name", v[NAME], &str)) {
+		why = dns_label_why(str);
+		if (why)
+			perr_at(c, "name", "%s is not a valid name: %s", q(c, str), why);
+		svc->name = strdup(str);
+		for (i = 0; i < nprev; i++)
+			if (prev[i].name && !strcmp(prev[i].name, str))
+				perr_at(c, "name", "duplicate service name %s (also services[%zu])",
+					q(c, str), i);
+	}
+	if (require(c, "vip", v[VIP]))
+		vip_ok = get_host(c, "vip", v[VIP], &svc->vip);
+	if (require(c, "port", v[PORT]) && get_int(c, "port", v[PORT], 1, 65535, &l)) {
+		svc->port = (uint16_t)l;
+		port_ok = true;
+	}
+	if (require(c, "proto", v[PROTO]) &&
+	    get_enum(c, "proto", v[PROTO], spec_lb_proto_names, &val)) {
+		svc->proto = (uint8_t)val;
+		proto_ok = true;
+	}
+	if (v[MODE])
+		get_enum(c, "mode", v[MODE], spec_lb_mode_names, &val);
+	if (v[TSIZE] && get_int(c, "tableSize", v[TSIZE], 3, LB_MAGLEV_MAX_SIZE, &l)) {
+		if (!lb_is_prime((uint32_t)l))
+			perr_at(c, "tableSize", "%ld is not a prime (Maglev needs one; 65537 and 655373 are)",
+				l);
+		else
+			svc->table_size = (uint32_t)l;
+	}
+	if (vip_ok && port_ok && proto_ok) {
+		for (i = 0; i < nprev; i++)
+			if (same_addr(&prev[i].vip, &svc->vip) && prev[i].port == svc->port &&
+			    prev[i].proto == svc->proto)
+				perr(c, "the same vip, port and proto as services[%zu]", i);
+	}
+	if (!require(c, "backends", v[BACKENDS]) ||
+	    !get_array(c, "backends", v[BACKENDS], 1, SPEC_LB_MAX_BACKENDS, &n))
+		return;
+	svc->backends = calloc(n, sizeof(*svc->backends));
+	if (!svc->backends) {
+		perr(c, "out of memory");
+		return;
+	}
+	svc->nbackends = n;
+	if (svc->table_size <= n)
+		perr_at(c, "tableSize", "%u slots for %zu backends: Maglev needs more slots than backends (100 per backend spreads evenly)",
+			svc->table_size, n);
+	m = path_key(c, "backends");
+	for (i = 0, it = v[BACKENDS]->child; it; it = it->next, i++) {
+		m2 = path_idx(c, i);
+		parse_backend(c, it, svc, &svc->backends[i], vip_ok);
+		for (j = 0; j < i; j++)
+			if (svc->backends[i].ip.family &&
+			    same_addr(&svc->backends[j].ip, &svc->backends[i].ip) &&
+			    svc->backends[j].port == svc->backends[i].port)
+				perr(c, "duplicate backend (also backends[%zu])", j);
+		path_pop(c, m2);
+	}
+	path_pop(c, m);
+}
+
+static void lb_free(struct spec_function *fn)
+{
+	size_t i;
+
+	for (i = 0; i < fn->lb.nservices; i++) {
+		free(fn->lb.services[i].name);
+		free(fn->lb.services[i].backends);
+	}
+	free(fn->lb.services);
+	fn->lb.services = NULL;
+	fn->lb.nservices = 0;
+}
+
+static void lb_parse(struct pctx *c, const cJSON *obj, struct spec_function *fn)
+{
+	enum { NAME, TYPE, SERVICES, FLOWS };
+	struct spec_loadbalancer *lb = &fn->lb;
+	const cJSON *v[5], *it;
+	size_t n, i, m, m2;
+	long l;
+
+	lb->flow_table_size = LB_FLOWS_DEFAULT;
+	if (!obj_fields(c, obj, spec_lb_keys, v))
+		return;
+	if (v[FLOWS] && get_int(c, "flowTableSize", v[FLOWS], 1024, 16777216, &l))
+		lb->flow_table_size = (uint32_t)l;
+	if (!require(c, "services", v[SERVICES]) ||
+	    !get_array(c, "services", v[SERVICES], 1, SPEC_LB_MAX_SERVICES, &n))
+		return;
+	lb->services = calloc(n, sizeof(*lb->services));
+	if (!lb->services) {
+		perr(c, "out of memory");
+		return;
+	}
+	lb->nservices = n;
+	m = path_key(c, "services");
+	for (i = 0, it = v[SERVICES]->child; it; it = it->next, i++) {
+		m2 = path_idx(c, i);
+		parse_service(c, it, &lb->services[i], lb->services, i);
+		path_pop(c, m2);
+	}
+	path_pop(c, m);
+}
+
+const struct spec_fn_ops spec_lb_ops = {
+	.name = "loadbalancer",
+	.type = SPEC_FN_LOADBALANCER,
+	.keys = spec_lb_keys,
+	.parse = lb_parse,
+	.free = lb_free,
+};
+
+/* Compile -------------------------------------------------------------- */
+
+void lb_image_free(struct lb_image *img)
+{
+	free(img->svc_keys);
+	free(img->svcs);
+	free(img->maglev);
+	free(img->backends);
+	memset(img, 0, sizeof(*img));
+}
+
+size_t lb_ncounters(const struct spec_loadbalancer *lb)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < lb->nservices; i++)
+		n += lb->services[i].nbackends;
+	return n;
+}
+
+const char *lb_counter_key(const struct spec_loadbalancer *lb, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < lb->nservices; i++) {
+		if (k < lb->services[i].nbackends)
+			return lb->services[i].backends[k].key;
+		k -= lb->services[i].nbackends;
+	}
+	return "?";
+}
+
+int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_image *img,
+	       struct sl_errs *errs)
+{
+	struct lb_maglev_backend *mb = NULL;
+	size_t i, j, nb = 0, nt = 0, base = 0, off = 0;
+	int err = 0;
+
+	memset(img, 0, sizeof(*img));
+	for (i = 0; i < lb->nservices; i++) {
+		nb += lb->services[i].nbackends;
+		nt += lb->services[i].table_size;
+	}
+	img->svc_keys = calloc(lb->nservices ? lb->nservices : 1, sizeof(*img->svc_keys));
+	img->svcs = calloc(lb->nservices ? lb->nservices : 1, sizeof(*img->svcs));
+	img->backends = calloc(nb ? nb : 1, sizeof(*img->backends));
+	img->maglev = calloc(nt ? nt : 1, sizeof(*img->maglev));
+	mb = calloc(SPEC_LB_MAX_BACKENDS, sizeof(*mb));
+	if (!img->svc_keys || !img->svcs || !img->backends || !img->maglev || !mb) {
+		err = -ENOMEM;
+		goto out;
+	}
+	img->nsvc = lb->nservices;
+	img->nbackends = nb;
+	img->nmaglev = nt;
+	img->flow_table_size = lb->flow_table_size;
+	img->cfg.nservices = (uint32_t)lb->nservices;
+	for (i = 0; i < lb->nservices; i++) {
+		const struct spec_lb_service *s = &lb->services[i];
+		struct lb_svc *v = &img->svcs[i];
+		uint32_t *t = img->maglev + off;
+
+		memcpy(img->svc_keys[i].vip, s->vip.addr, 16);
+		img->svc_keys[i].port = s->port;
+		img->svc_keys[i].proto = s->proto;
+		img->svc_keys[i].family = s->vip.family;
+		v->table_off = (uint32_t)off;
+		v->table_size = s->table_size;
+		v->id = (uint32_t)i;
+		for (j = 0; j < s->nbackends; j++) {
+			struct lb_backend *b = &img->backends[base + j];
+
+			memcpy(b->addr, s->backends[j].ip.addr, 16);
+			b->port = s->backends[j].port;
+			b->family = s->backends[j].ip.family;
+			b->state = s->backends[j].state == SPEC_LB_DRAINING ? LB_BE_DRAINING
+									 : LB_BE_ACTIVE;
+			mb[j].key = s->backends[j].key;
+			mb[j].weight = b->state == LB_BE_ACTIVE ? s->backends[j].weight : 0;
+			v->nactive += mb[j].weight > 0;
+		}
+		err = lb_maglev_build(mb, s->nbackends, s->table_size, t);
+		if (err) {
+			char p[96];
+
+			snprintf(p, sizeof(p), "%s.services[%zu]", path, i);
+			errs_add(errs, p, "cannot build its Maglev table of %u slots: %s",
+				 s->table_size, strerror(-err));
+			goto out;
+		}
+		/* slots hold indexes into lb_backends */
+		for (j = 0; j < s->table_size; j++)
+			if (t[j] != LB_MAGLEV_EMPTY)
+				t[j] += (uint32_t)base;
+		base += s->nbackends;
+		off += s->table_size;
+	}
+out:
+	free(mb);
+	if (err)
+		lb_image_free(img);
+	return err;
+}
