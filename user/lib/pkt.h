@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* pkt: a small packet builder for test fixtures.
+/* pkt: a small packet builder, for test fixtures and `sluice trace`.
  *
  * Two levels, same result:
  *
