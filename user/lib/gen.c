@@ -454,9 +454,11 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	if (err)
 		goto fail_spec;
 	err = build_stages(&c->sh, s, &b, errs);
+	/* Also when a later stage failed: an earlier one may have created a
+	 * shared map that the undo must forget. */
+	b.shared_new = shared_mask(&c->sh) & ~shared_had;
 	if (err)
 		goto fail;
-	b.shared_new = shared_mask(&c->sh) & ~shared_had;
 	err = fill_chain(&b);
 	/* a fw_counters made by this apply is zero already */
 	if (!err && !(b.shared_new & 1) && b.nnew)
