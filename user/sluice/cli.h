@@ -27,6 +27,8 @@ int cmd_detach(int argc, char **argv);
 int cmd_conntrack(int argc, char **argv);
 struct cJSON;
 void conntrack_stats(struct chain *c, const struct cJSON *fn); /* conntrack.c */
+int cmd_services(int argc, char **argv);
+void lb_stats(struct chain *c, const struct cJSON *fn); /* lb.c */
 
 /* Shared by the verbs (common.c). */
 int cli_exit_for(int err);

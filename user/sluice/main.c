@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"  test -f SPEC CASES         a spec's unit tests through the real programs, before it is applied\n"
 		"  detach                     detach every attach point and remove all pins\n"
 		"  conntrack [FILTER] | gc    the conntrack table's flows (proto, addr, src, dst, port, state); gc\n"
+		"  services                   load balancer services, backends, weights, states, counters, flows\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json            compact JSON output\n"
@@ -66,6 +67,7 @@ static const struct {
 	{ "test", cmd_test },
 	{ "detach", cmd_detach },
 	{ "conntrack", cmd_conntrack },
+	{ "services", cmd_services },
 };
 
 int main(int argc, char **argv)

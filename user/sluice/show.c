@@ -241,6 +241,8 @@ int cmd_stats(int argc, char **argv)
 
 			if (type && !strcmp(type, "conntrack"))
 				conntrack_stats(&c, fn);
+			else if (type && !strcmp(type, "loadbalancer"))
+				lb_stats(&c, fn);
 			else
 				stats_function(all, fn, slots);
 			out_human("\n");
