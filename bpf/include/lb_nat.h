@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Address and port rewriting with incremental checksums (RFC 1624), for
- * XDP and TC alike: bytes are read and written with the load/store
- * helpers, and the checksums are updated here, not by TC's csum helpers.
- * So a TC egress skb with CHECKSUM_PARTIAL (a pseudo-header sum in the
- * field) is not handled: see docs/loadbalancer.md. */
+/* Address and port rewriting with checksums kept right, for XDP and TC:
+ * bytes are read and written with the load/store helpers; at XDP the
+ * checksums are updated incrementally here (RFC 1624), at TC by the
+ * kernel's csum helpers, which also handle CHECKSUM_PARTIAL skbs (locally
+ * generated, offloaded checksums). */
 #ifndef SLUICE_LB_NAT_H
 #define SLUICE_LB_NAT_H
 
@@ -63,6 +63,38 @@ struct nat_ep {
 	__u16 port;	/* network order */
 };
 
+#ifdef SL_HOOK_TC
+/* TC: the kernel's checksum helpers, which know the skb's ip_summed (a
+ * CHECKSUM_PARTIAL skb holds a pseudo-header sum in the L4 field, and its
+ * port is not summed yet). Same contract as the XDP version below. */
+static __always_inline int nat_rewrite(SL_CTX *ctx, __u32 l3_off, __u32 l4_off, int v6,
+				       __u8 proto, int which_dst, const struct nat_ep *to)
+{
+	__u32 alen = v6 ? 16 : 4, aoff = l3_off + (v6 ? 8 : 12) + (which_dst ? alen : 0);
+	__u32 poff = l4_off + (which_dst ? 2 : 0);
+	__u32 coff = l4_off + (proto == IPPROTO_TCP ? 16 : 6);
+	__u64 mangled = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u32 old[4] = {}, i;
+	__u16 old_port;
+
+	if (nat_load(ctx, aoff, old, alen) || nat_load(ctx, poff, &old_port, 2))
+		return -1;
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		if (i * 4 < alen && bpf_l4_csum_replace(ctx, coff, old[i], to->addr[i],
+							BPF_F_PSEUDO_HDR | mangled | 4))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(ctx, coff, old_port, to->port, mangled | 2))
+		return -1;
+	if (!v6 && bpf_l3_csum_replace(ctx, l3_off + 10, old[0], to->addr[0], 4))
+		return -1;
+	if (nat_store(ctx, aoff, (void *)to->addr, alen) ||
+	    nat_store(ctx, poff, (void *)&to->port, 2))
+		return -1;
+	return 0;
+}
+#else
 /* Replace one endpoint of the packet (dst when which_dst, else src): the
  * address in the IP header, the port in the TCP/UDP header, the IPv4 header
  * checksum and the L4 checksum (pseudo-header and port). 0 or -1. */
@@ -109,5 +141,6 @@ static __always_inline int nat_rewrite(SL_CTX *ctx, __u32 l3_off, __u32 l4_off, 
 		return -1;
 	return 0;
 }
+#endif
 
 #endif

@@ -34,7 +34,8 @@
 	X(PARSE_IPV4_VERSION, "ipv4_bad_version")                              \
 	X(PARSE_IPV6_VERSION, "ipv6_bad_version")                              \
 	X(LB_NO_BACKEND, "lb_no_backend")                                      \
-	X(LB_REWRITE, "lb_rewrite_failed")
+	X(LB_REWRITE, "lb_rewrite_failed")                                     \
+	X(NAT_NO_PORT, "nat_ports_exhausted")
 
 #define SL_DROP_ENUM(name, str) SL_DROP_##name,
 enum sl_drop_reason {

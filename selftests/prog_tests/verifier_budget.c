@@ -22,6 +22,7 @@
 #include "fw_run.h"
 #include "nf_ct.h"
 #include "nf_lb.h"
+#include "nf_nat.h"
 
 #define VERIFIER_BUDGET 700000
 
@@ -205,6 +206,37 @@ static void load_lb_plane(bool tc)
 			close(sh.extra_fd[i]);
 }
 
+/* nat: the NAT stage, with both families' addresses set. */
+static void load_nat_plane(bool tc)
+{
+	struct stage_shared sh = { .meta_fd = -1, .drops_fd = -1, .fw_counters_fd = -1 };
+	struct stage_gen g = { .gen = 1, .nstages = 1, .tc = tc, .chain_fd = -1,
+			       .gen_stats_fd = -1 };
+	struct nat_image img = { .flow_table_size = 1024,
+				 .cfg = { .addr4 = 1, .addr6 = { 1 }, .port_lo = 1024,
+					  .port_hi = 65535 } };
+	struct stage_obj so;
+	char *log = NULL;
+	int i, *fds[] = { &sh.meta_fd, &sh.drops_fd, &sh.fw_counters_fd, &g.chain_fd,
+			  &g.gen_stats_fd };
+
+	if (ASSERT_OK(nat_stage_load(&img, &sh, &g, 0, &so, &log), "nat_stage_load")) {
+		record(tc ? "nat_tc" : "nat", "nat_stage", NULL, so.prog_fd);
+		stage_obj_destroy(&so);
+	} else if (log) {
+		printf("%s\n", log);
+	}
+	free(log);
+	for (i = 0; i < 5; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	for (i = 0; i < STAGE_MAX_EXTRA; i++)
+		if (sh.extra_fd[i] > 0)
+			close(sh.extra_fd[i]);
+}
+
+static void load_nat(void) { load_nat_plane(false); }
+static void load_nat_tc(void) { load_nat_plane(true); }
 static void load_lb(void) { load_lb_plane(false); }
 static void load_lb_tc(void) { load_lb_plane(true); }
 static void load_ct(void) { load_ct_plane(false); }
@@ -226,6 +258,8 @@ static const struct {
 	{ "ct_tc", load_ct_tc },
 	{ "lb", load_lb },
 	{ "lb_tc", load_lb_tc },
+	{ "nat", load_nat },
+	{ "nat_tc", load_nat_tc },
 };
 
 /* Every program of every object in BUILD/bpf was measured. */

@@ -7,6 +7,7 @@
 #include "nf_fw.h"
 #include "nf_ct.h"
 #include "nf_lb.h"
+#include "nf_nat.h"
 
 /* firewall ------------------------------------------------------------ */
 
@@ -124,6 +125,37 @@ static int lb_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh
 	return lb_stage_load(img, slots, sh, g, idx, out, log);
 }
 
+/* nat (nf_nat.h) -------------------------------------------------------- */
+
+static int nat_ops_compile(const struct spec_function *fn, const char *path, void **img,
+			   struct sl_errs *errs)
+{
+	struct nat_image *ni = calloc(1, sizeof(*ni));
+	int err;
+
+	if (!ni)
+		return -ENOMEM;
+	err = nat_compile(&fn->nat, path, ni, errs);
+	if (err) {
+		free(ni);
+		return err;
+	}
+	*img = ni;
+	return 0;
+}
+
+static void nat_ops_free(void *img)
+{
+	nat_image_free(img);
+	free(img);
+}
+
+static int nat_ops_load(void *img, const uint32_t *slots, struct stage_shared *sh,
+			struct stage_gen *g, uint32_t idx, struct stage_obj *out, char **log)
+{
+	return nat_stage_load(img, sh, g, idx, out, log);
+}
+
 static const struct nf_ops nf_types[] = {
 	{
 		.type = SPEC_FN_FIREWALL,
@@ -146,6 +178,12 @@ static const struct nf_ops nf_types[] = {
 		.ncounters = lb_ops_ncounters,
 		.counter_key = lb_ops_counter_key,
 		.load = lb_ops_load,
+	},
+	{
+		.type = SPEC_FN_NAT,
+		.compile = nat_ops_compile,
+		.image_free = nat_ops_free,
+		.load = nat_ops_load,
 	},
 };
 

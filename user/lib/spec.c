@@ -52,6 +52,7 @@ const struct spec_fn_ops *const spec_fn_types[] = {
 	&spec_fw_ops,
 	&spec_ct_ops,
 	&spec_lb_ops,
+	&spec_nat_ops,
 	NULL,
 };
 

@@ -123,10 +123,22 @@ struct spec_loadbalancer {
 	uint32_t flow_table_size;
 };
 
+/* type: nat (spec_nat.c, docs/nat.md) */
+#define SPEC_NAT_MAX_SOURCES 4096
+struct spec_nat {
+	uint32_t addr4;			/* network order; 0: none */
+	uint32_t addr6[4];		/* network order; all 0: none */
+	struct spec_port_range ports;
+	struct spec_prefix *sources;
+	size_t nsources;
+	uint32_t flow_table_size;
+};
+
 enum spec_fn_type {
 	SPEC_FN_FIREWALL = 1,
 	SPEC_FN_CONNTRACK = 2,
 	SPEC_FN_LOADBALANCER = 3,
+	SPEC_FN_NAT = 4,
 };
 
 struct spec_function {
@@ -136,6 +148,7 @@ struct spec_function {
 		struct spec_firewall fw;
 		struct spec_conntrack ct;
 		struct spec_loadbalancer lb;
+		struct spec_nat nat;
 	};
 };
 

@@ -110,6 +110,7 @@ struct spec_fn_ops {
 extern const struct spec_fn_ops spec_fw_ops;
 extern const struct spec_fn_ops spec_ct_ops;
 extern const struct spec_fn_ops spec_lb_ops;
+extern const struct spec_fn_ops spec_nat_ops;
 /* Checks across functions that involve conntrack (spec_ct.c): at most one
  * conntrack function; a firewall rule with `state` needs one before it. */
 struct spec;
@@ -126,6 +127,7 @@ extern const char *const spec_fw_rule_keys[];
 extern const char *const spec_ct_keys[];
 extern const char *const spec_ct_timeout_keys[];
 extern const char *const spec_lb_keys[];
+extern const char *const spec_nat_keys[];
 extern const char *const spec_lb_service_keys[];
 extern const char *const spec_lb_backend_keys[];
 extern const struct enum_ent spec_lb_proto_names[];

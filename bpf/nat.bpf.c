@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The NAT stage: source NAT / masquerade (docs/nat.md).
+ *
+ * A TCP/UDP packet from a source the spec translates gets the NAT address
+ * and a port of the range as its source. The port of a new flow is found
+ * by probing from a hash of the flow: a probe claims port P by inserting
+ * the translated flow as its replies will carry it (server -> NAT
+ * address:P) into nat_rev with BPF_NOEXIST, so two flows can never get the
+ * same translated 5-tuple, whatever the CPUs do. No free port after
+ * NAT_PROBES probes: the packet is dropped (nat_ports_exhausted), never
+ * sent untranslated. A reply (its 5-tuple in nat_rev) gets the client back
+ * as its destination. The stage sees both directions wherever it is
+ * attached (tc-egress for the flows, tc-ingress for the replies, on the
+ * same interface), and tells them apart by the tables, not by the hook. */
+#include "stage.h"
+#include "nat_maps.h"
+#include "lb_nat.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline __u32 nat_hash(const struct nat_key *k)
+{
+	__u32 h = 0x6e617421, i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		h ^= k->saddr[i];
+		h *= 0x9e3779b1;
+		h ^= k->daddr[i];
+		h *= 0x85ebca77;
+	}
+	h ^= (__u32)k->sport << 16 | k->dport;
+	h *= 0xc2b2ae3d;
+	h ^= h >> 15;
+	return h;
+}
+
+/* The reply key of a flow translated to (addr, port). */
+static __always_inline void nat_rev_key(struct nat_key *rk, const struct nat_key *k,
+					const __u32 *addr, __u16 port)
+{
+	__builtin_memcpy(rk->saddr, k->daddr, 16);
+	__builtin_memcpy(rk->daddr, addr, 16);
+	rk->sport = k->dport;
+	rk->dport = port;
+	rk->proto = k->proto;
+	rk->family = k->family;
+	rk->pad = 0;
+}
+
+static __always_inline int nat_out(SL_CTX *ctx, struct sl_meta *m, const struct nat_val *v,
+				   int v6)
+{
+	struct nat_ep ep;
+
+	__builtin_memcpy(ep.addr, v->addr, 16);
+	ep.port = bpf_htons(v->port);
+	if (nat_rewrite(ctx, m->l3_off, m->l4_off, v6, m->l4proto, 0, &ep))
+		return stage_drop(ctx, m, SL_DROP_LB_REWRITE, 1);
+	__builtin_memcpy(m->saddr, v->addr, 16);
+	m->sport = v->port;
+	return stage_next(ctx, m, SL_VERDICT_CONTINUE, 1);
+}
+
+SEC(SL_SEC_HOOK)
+int nat_stage(SL_CTX *ctx)
+{
+	struct sl_meta *meta = stage_begin(ctx);
+	struct nat_key k, rk;
+	struct nat_src_key sk = {};
+	struct nat_val *f, *r, nv = {}, rv = {};
+	struct nat_ep ep;
+	__u32 addr[4] = {}, range, start, i;
+	__u64 now;
+	int v6, found = 0;
+	long err;
+
+	if (!meta)
+		return CTX_ACT_DROP;
+	if ((meta->family != 4 && meta->family != 6) ||
+	    (meta->l4proto != IPPROTO_TCP && meta->l4proto != IPPROTO_UDP) ||
+	    (meta->flags & SL_F_FRAG_LATER) || !(meta->flags & SL_F_HAS_L4))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	v6 = meta->family == 6;
+	__builtin_memcpy(k.saddr, meta->saddr, 16);
+	__builtin_memcpy(k.daddr, meta->daddr, 16);
+	k.sport = meta->sport;
+	k.dport = meta->dport;
+	k.proto = meta->l4proto;
+	k.family = meta->family;
+	k.pad = 0;
+	now = bpf_ktime_get_boot_ns();
+
+	/* A reply to a translated flow: the client back as its destination. */
+	r = bpf_map_lookup_elem(&nat_rev, &k);
+	if (r) {
+		__builtin_memcpy(ep.addr, r->addr, 16);
+		ep.port = bpf_htons(r->port);
+		if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, v6, meta->l4proto, 1, &ep))
+			return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 2);
+		r->last_ns = now;
+		__builtin_memcpy(meta->daddr, r->addr, 16);
+		meta->dport = r->port;
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 2);
+	}
+
+	/* A flow translated before: its port, if its reply entry is still
+	 * its own (the LRU may have evicted it; then claim it again). */
+	f = bpf_map_lookup_elem(&nat_flows, &k);
+	if (f) {
+		nat_rev_key(&rk, &k, f->addr, f->port);
+		r = bpf_map_lookup_elem(&nat_rev, &rk);
+		if (r && r->addr[0] == k.saddr[0] && r->addr[1] == k.saddr[1] &&
+		    r->addr[2] == k.saddr[2] && r->addr[3] == k.saddr[3] && r->port == k.sport) {
+			f->last_ns = now;
+			return nat_out(ctx, meta, f, v6);
+		}
+		__builtin_memcpy(rv.addr, k.saddr, 16);
+		rv.port = k.sport;
+		rv.last_ns = now;
+		if (!r && !bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST)) {
+			f->last_ns = now;
+			return nat_out(ctx, meta, f, v6);
+		}
+		bpf_map_delete_elem(&nat_flows, &k); /* its port is gone: a new one */
+	}
+
+	/* A new flow: from a source to translate? */
+	sk.prefixlen = 32 + (v6 ? 128 : 32);
+	sk.family = meta->family;
+	__builtin_memcpy(sk.addr, meta->saddr, 16);
+	if (!bpf_map_lookup_elem(&nat_src, &sk))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	if (v6) {
+		addr[0] = nat_cfg.addr6[0];
+		addr[1] = nat_cfg.addr6[1];
+		addr[2] = nat_cfg.addr6[2];
+		addr[3] = nat_cfg.addr6[3];
+	} else {
+		addr[0] = nat_cfg.addr4;
+	}
+	if (!(addr[0] | addr[1] | addr[2] | addr[3]))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	range = (__u32)nat_cfg.port_hi - nat_cfg.port_lo + 1;
+	if (!range || range > 65536)
+		return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
+	start = nat_hash(&k) % range;
+	__builtin_memcpy(rv.addr, k.saddr, 16);
+	rv.port = k.sport;
+	rv.last_ns = now;
+	nat_rev_key(&rk, &k, addr, 0);
+	for (i = 0; i < NAT_PROBES && i < range; i++) {
+		rk.dport = (__u16)(nat_cfg.port_lo + (start + i) % range);
+		if (!bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST)) {
+			found = 1;
+			break;
+		}
+	}
+	if (!found)
+		return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
+	__builtin_memcpy(nv.addr, addr, 16);
+	nv.port = rk.dport;
+	nv.last_ns = now;
+	err = bpf_map_update_elem(&nat_flows, &k, &nv, BPF_NOEXIST);
+	if (err) {
+		/* another CPU translated this flow just now: take its port */
+		bpf_map_delete_elem(&nat_rev, &rk);
+		f = bpf_map_lookup_elem(&nat_flows, &k);
+		if (!f)
+			return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
+		return nat_out(ctx, meta, f, v6);
+	}
+	return nat_out(ctx, meta, &nv, v6);
+}
