@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The firewall's three indexes: address class (IPv4 DIR-16-8-8, IPv6
+/* The firewall's three indexes: address class (IPv4 compressed DIR-16-8-8, IPv6
  * binary search over prefix lengths) and destination port class. Each
  * returns the class, or FW_CLS_NONE when a lookup failed (the image is
  * inconsistent): the caller then ignores that index, never guesses. */
@@ -14,7 +14,7 @@
 /* Leaves (FW_LPM_LIST or a class) of the address indexes and classes of
  * the port index all come back as a __u32; FW_CLS_NONE is none. */
 
-/* Entry E of a chunked table (fw_lpm4, fw_port_cls): one inlined array
+/* Entry E of a chunked table (fw_port_cls): one inlined array
  * lookup and an indexed load. */
 static __always_inline int fw_entry(void *map, __u32 e, __u32 *v)
 {
@@ -27,21 +27,63 @@ static __always_inline int fw_entry(void *map, __u32 e, __u32 *v)
 	return 0;
 }
 
-/* At most three dependent loads: root (16 bits), then 8 and 8. The address
- * is in host order. */
+/* Entry E of fw_lpm4 (a root entry or a node's external run). */
+static __always_inline int fw_lpm4_entry(__u32 e, __u32 *v)
+{
+	__u32 k = e / FW_LPM4_ELEM_ENTRIES;
+	union fw_lpm4_elem *el = bpf_map_lookup_elem(&fw_lpm4, &k);
+
+	if (!el)
+		return -1;
+	*v = el->e[e % FW_LPM4_ELEM_ENTRIES];
+	return 0;
+}
+
+/* Set bits of a 64-bit word: BPF has no popcount instruction. */
+static __always_inline __u32 fw_popcount64(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (__u32)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* Entry i (0..255) of the chunk node n stands for (shared/fw.h): one cache
+ * line, unless the node keeps its runs outside. */
+static __always_inline int fw_lpm4_node(__u32 n, __u32 i, __u32 *v)
+{
+	union fw_lpm4_elem *el = bpf_map_lookup_elem(&fw_lpm4, &n);
+	__u32 w = (i >> 6) & 3, r, cnt;
+
+	if (!el)
+		return -1;
+	cnt = el->node.cnt;
+	/* (2 << 63) - 1 is every bit */
+	r = ((cnt & ~0xffu) >> (w * 8)) & 0xff;
+	r += fw_popcount64(el->node.bm[w] & ((2ULL << (i & 63)) - 1)) - 1;
+	if (cnt & FW_LPM4_NODE_EXT)
+		return fw_lpm4_entry(el->node.v[0] + r, v);
+	if (r >= FW_LPM4_NODE_INLINE)
+		return -1;
+	*v = el->node.v[r];
+	return 0;
+}
+
+/* At most three dependent cache lines: root (16 bits), then a node per 8
+ * bits. The address is in host order. */
 static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a)
 {
 	__u32 v;
 
-	if (fw_entry(&fw_lpm4, root + (a >> 16), &v))
+	if (fw_lpm4_entry(root + (a >> 16), &v))
 		return FW_CLS_NONE;
 	if (!(v & FW_LPM_CHUNK))
 		return v;
-	if (fw_entry(&fw_lpm4, ((v & ~FW_LPM_CHUNK) << 8) | ((a >> 8) & 0xff), &v))
+	if (fw_lpm4_node(v & ~FW_LPM_CHUNK, (a >> 8) & 0xff, &v))
 		return FW_CLS_NONE;
 	if (!(v & FW_LPM_CHUNK))
 		return v;
-	if (fw_entry(&fw_lpm4, ((v & ~FW_LPM_CHUNK) << 8) | (a & 0xff), &v))
+	if (fw_lpm4_node(v & ~FW_LPM_CHUNK, a & 0xff, &v))
 		return FW_CLS_NONE;
 	return (v & FW_LPM_CHUNK) ? FW_CLS_NONE : v;
 }

@@ -32,7 +32,7 @@ const volatile struct fw_config fw_cfg = {};
 #define FW_MAP_MM(name, vtype) \
 	FW_MAP(name, BPF_MAP_TYPE_ARRAY, __u32, vtype, BPF_F_MMAPABLE)
 
-FW_MAP_MM(fw_lpm4, struct fw_chunk);	  /* DIR-16-8-8 roots and chunks */
+FW_MAP_MM(fw_lpm4, union fw_lpm4_elem); /* DIR-16-8-8 roots and nodes */
 FW_MAP_MM(fw_port_cls, struct fw_chunk);
 FW_MAP_MM(fw_bkt4, struct fw_bucket);
 FW_MAP_MM(fw_bkt6, struct fw_bucket);

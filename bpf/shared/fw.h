@@ -10,8 +10,8 @@
  * class, cut after the first atom that surely matches. The stage looks the
  * indexes up (most selective first, stopping once a list is short), scans
  * the shortest list and checks each atom exactly; the first match wins.
- * Address classes come from a DIR-16-8-8 table for IPv4 and from a hash
- * per prefix length with a binary search over the lengths (with markers)
+ * Address classes come from a compressed DIR-16-8-8 table for IPv4 and
+ * from a hash per prefix length with a binary search over the lengths (with markers)
  * for IPv6; their leaves hold short lists inline.
  */
 #ifndef SLUICE_SHARED_FW_H
@@ -19,26 +19,55 @@
 
 #include <linux/types.h>
 
-/* IPv4 DIR-16-8-8 table (map fw_lpm4, ARRAY of struct fw_chunk, 1 KiB
- * each). Entries are numbered across chunks: entry E is e[E % 256] of chunk
- * E / 256. The source root is entries [0, 65536), the destination root
- * [65536, 131072), indexed by the top 16 bits of the address; chunks of 256
- * entries follow, indexed by the next 8 bits, then the last 8. An entry is
- * a leaf (FW_LPM_CHUNK clear) or FW_LPM_CHUNK | n, n the number of the
- * chunk holding the next level. A leaf is the address's class (0: no prefix
- * of this field covers it), or, for a short list, the list itself
- * (FW_LPM_LIST): that saves the bucket lookup. IPv6 hash values (struct
- * fw_lpm6_val) are leaves too.
- * One map element per chunk: an ARRAY pads every value to 8 bytes, so an
- * array of __u32 would cost twice the memory and could not be filled with
- * one memcpy through mmap. */
+/* IPv4 DIR-16-8-8 table, compressed (map fw_lpm4, ARRAY of union
+ * fw_lpm4_elem, 64 B: one cache line each). Entries are __u32 numbered
+ * across elements: entry E is e[E % 16] of element E / 16. The source root
+ * is entries [0, 65536), the destination root [65536, 131072), indexed by
+ * the top 16 bits of the address. An entry is a leaf (FW_LPM_CHUNK clear)
+ * or FW_LPM_CHUNK | n: element n is a node standing for a 256-entry chunk,
+ * indexed by the next 8 bits, then (a node's entry may point to another
+ * node) by the last 8. A leaf is the address's class (0: no prefix of this
+ * field covers it), or, for a short list, the list itself (FW_LPM_LIST):
+ * that saves the bucket lookup. IPv6 hash values (struct fw_lpm6_val) are
+ * leaves too.
+ *
+ * A node (poptrie-style) stores its chunk's 256 entries as runs of equal
+ * entries: bit i of bm is set when entry i starts a run (bit 0 always is).
+ * Entry i belongs to run r = (runs starting before i's 64-bit word) +
+ * popcount(bm[i / 64] & bits 0..i % 64) - 1. A chunk of at most
+ * FW_LPM4_NODE_INLINE runs (nearly all of them: one prefix makes at most 3)
+ * keeps them in v[], so one level costs one cache line; else (cnt byte 0
+ * is FW_LPM4_NODE_EXT) run r is entry v[0] + r of the table. */
 #define FW_LPM4_ROOT_BITS 16
 #define FW_LPM4_ROOT_SIZE (1u << FW_LPM4_ROOT_BITS)
-#define FW_LPM4_CHUNK_SIZE 256u
+#define FW_LPM4_CHUNK_SIZE 256u	  /* entries of a (node's) chunk */
+#define FW_LPM4_ELEM_ENTRIES 16u  /* entries per map element */
 #define FW_LPM4_SRC_ROOT 0u
 #define FW_LPM4_DST_ROOT FW_LPM4_ROOT_SIZE
-#define FW_LPM4_FIRST_CHUNK (2 * FW_LPM4_ROOT_SIZE / FW_LPM4_CHUNK_SIZE)
+#define FW_LPM4_FIRST_NODE (2 * FW_LPM4_ROOT_SIZE / FW_LPM4_ELEM_ENTRIES)
+#define FW_LPM4_NODE_INLINE 7u
+#define FW_LPM4_NODE_EXT 1u
 #define FW_LPM_CHUNK 0x80000000u
+
+struct fw_lpm4_node {
+	__u64 bm[4];	/* run starts, entry i is bit i % 64 of bm[i / 64] */
+	__u32 cnt;	/* byte w (1..3): runs starting in bm[0..w-1];
+			 * byte 0: FW_LPM4_NODE_EXT or 0 */
+	__u32 v[FW_LPM4_NODE_INLINE]; /* the runs' entries; EXT: v[0] is the
+				       * table entry of the first run */
+};
+
+union fw_lpm4_elem {
+	__u32 e[FW_LPM4_ELEM_ENTRIES];
+	struct fw_lpm4_node node;
+};
+_Static_assert(sizeof(union fw_lpm4_elem) == 64, "fw_lpm4_elem ABI");
+
+/* The port table (map fw_port_cls) uses chunks of 256 entries. */
+struct fw_chunk {
+	__u32 e[FW_LPM4_CHUNK_SIZE];
+};
+_Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
 
 /* Leaf = FW_LPM_LIST | len << FW_LIST_LEN_SHIFT | off: the candidate list
  * fw_cand[off, off + len) of the index; without FW_LPM_LIST, a class. */
@@ -46,11 +75,6 @@
 #define FW_LIST_LEN_SHIFT 24
 #define FW_LIST_MAX_LEN 63u	   /* 6 bits */
 #define FW_LIST_MAX_OFF 0xffffffu /* 24 bits */
-
-struct fw_chunk {
-	__u32 e[FW_LPM4_CHUNK_SIZE];
-};
-_Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
 
 /* Address fields */
 #define FW_FIELD_SRC 0

@@ -4,7 +4,8 @@
  * trace rule and counter compared with the reference model (fw_ref.c).
  *
  * Rule sets mix IPv4 and IPv6, nested and overlapping prefixes of lengths
- * around the DIR-16-8-8 strides and across IPv6, /0, port ranges, protocols,
+ * around the DIR-16-8-8 strides (now and then siblings packed into one /16
+ * or /24, so that DIR nodes keep their runs outside) and across IPv6, /0, port ranges, protocols,
  * ICMP type/code, audit rules, function audit mode. Packets are biased to
  * rule boundaries (first/last address of a prefix and one outside, range
  * edges) and include fragments with and without L4. Each rule set also
@@ -37,6 +38,9 @@ static void make_pools(struct fw_rng *r, struct pools *pl)
 	static const uint8_t len4[] = { 1, 7, 8, 12, 15, 16, 17, 20, 23, 24, 25, 28, 30, 31, 32 };
 	static const uint8_t len6[] = { 1, 8, 16, 31, 32, 33, 48, 63, 64, 65, 80, 96, 112, 120, 127, 128 };
 	uint32_t base4[3], base6[3][4];
+	/* dense: the IPv4 prefixes around a base are siblings in one /16 or
+	 * /24, so a DIR node holds many runs (more than fit in the node) */
+	bool dense = chance(r, 40);
 	int i, b, w;
 
 	for (b = 0; b < 3; b++) {
@@ -50,7 +54,11 @@ static void make_pools(struct fw_rng *r, struct pools *pl)
 		memset(p, 0, sizeof(*p));
 		p->family = 4;
 		if (i < 18) { /* nested around three bases */
-			p->addr[0] = htonl(base4[i % 3]);
+			uint32_t a = base4[dense ? 0 : i % 3];
+
+			if (dense)
+				a ^= (uint32_t)fw_rnd(r) & (chance(r, 50) ? 0xffffu : 0xffu);
+			p->addr[0] = htonl(a);
 			p->plen = len4[fw_below(r, sizeof(len4))];
 		} else {
 			p->addr[0] = (uint32_t)fw_rnd(r);

@@ -11,7 +11,7 @@
  *   3. address classes and their candidate lists (fw_classes.c,
  *      fw_buckets.c), port classes and lists;
  *   4. the worst-case scan against FW_MAX_SCAN; the lookup order;
- *   5. the IPv4 DIR-16-8-8 table (fw_lpm4.c) and the IPv6 hash (fw_lpm6.c).
+ *   5. the IPv4 compressed DIR-16-8-8 table (fw_lpm4.c) and the IPv6 hash (fw_lpm6.c).
  * Every cap is checked before the memory behind it is allocated. */
 #include <errno.h>
 #include <stdio.h>
@@ -663,7 +663,7 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (img->lpm4_chunks > FW_LPM4_MAX_CHUNKS) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
-			 "the IPv4 prefixes need %zu DIR-16-8-8 chunks of 1 KiB (one per distinct /16 holding a longer prefix, one more per distinct /24 holding a prefix longer than /24), over the limit of %u",
+			 "the IPv4 prefixes need %zu DIR-16-8-8 chunks (one per distinct /16 holding a longer prefix, one more per distinct /24 holding a prefix longer than /24; 1 KiB each while compiling), over the limit of %u",
 			 img->lpm4_chunks, FW_LPM4_MAX_CHUNKS);
 		err = -EINVAL;
 		goto fail;

@@ -17,7 +17,8 @@
 #define FW_MAX_CAND_INDEX 2097152    /* atoms in one index's lists, per family
 				      * (64 MiB v4, 112 MiB v6): an index over
 				      * it is not built */
-#define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks (1 KiB each) */
+#define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks: 1 KiB each while
+				      * compiling, a 64 B node (+ runs) in the map */
 #define FW_LPM6_MAX_ENTRIES 2097152  /* prefixes + markers, both fields */
 
 #define FW_LPM6_LENS_ENTRIES (2 * FW_LPM6_LENS_STRIDE)

@@ -102,7 +102,8 @@ void fw_lists_free(struct fw_lists *l);
 /* Free the lists and say why the index is not built. */
 void fw_lists_drop(struct fw_lists *l, const char *why);
 
-/* fw_lpm4.c: chunks the two fields need (for the cap), then the table.
+/* fw_lpm4.c: chunks the two fields need (for the cap), then the
+ * compressed table (*nout: __u32 entries, a multiple of 16).
  * leaf[field][class] is what a leaf of that class holds (FW_LPM_LIST or the
  * class). */
 size_t fw_lpm4_chunks(const struct fw_fam *fam);

@@ -38,7 +38,7 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 		struct bpf_map *map;
 		size_t n;
 	} v[] = {
-		{ skel->maps.fw_lpm4, img->nlpm4 / FW_LPM4_CHUNK_SIZE },
+		{ skel->maps.fw_lpm4, img->nlpm4 / FW_LPM4_ELEM_ENTRIES },
 		{ skel->maps.fw_lpm6, img->nlpm6 },
 		{ skel->maps.fw_lpm6_lens, FW_LPM6_LENS_ENTRIES },
 		{ skel->maps.fw_port_cls, img->port_cls ? FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE : 0 },
@@ -169,7 +169,7 @@ static int fill_maps(struct fw *skel, const struct fw_image *img)
 
 	for (i = 0; i < FW_LPM6_LENS_ENTRIES; i++)
 		keys[i] = i;
-	err = fill_mmap(skel->maps.fw_lpm4, img->lpm4, img->nlpm4 / FW_LPM4_CHUNK_SIZE);
+	err = fill_mmap(skel->maps.fw_lpm4, img->lpm4, img->nlpm4 / FW_LPM4_ELEM_ENTRIES);
 	if (!err && img->port_cls)
 		err = fill_mmap(skel->maps.fw_port_cls, img->port_cls,
 				FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE);
