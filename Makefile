@@ -25,6 +25,10 @@ AGENT_SRCS := $(wildcard user/sluiced/*.c)
 AGENT_OBJS := $(patsubst %.c,$(O)/%.o,$(AGENT_SRCS))
 AGENT      := $(O)/sluiced
 
+CNI_SRCS   := $(wildcard cni/*.c)
+CNI_OBJS   := $(patsubst %.c,$(O)/%.o,$(CNI_SRCS))
+CNI        := $(O)/sluice-cni
+
 TEST_SRCS  := $(wildcard selftests/*.c) $(wildcard selftests/prog_tests/*.c)
 TEST_OBJS  := $(patsubst %.c,$(O)/%.o,$(TEST_SRCS))
 TEST_LIST  := $(O)/selftests/tests.inc
@@ -53,7 +57,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wno-unused-function \
 .SECONDARY: $(BPF_OBJS) $(BENCH_BPF_OBJS)
 .PHONY: all help deps bpf test check vmtest demo demo-down bench clean
 
-all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(AGENT) $(TEST_PROGS) $(BENCH)
+all: deps-check $(BPF_OBJS) $(BPF_SKELS) $(LIB) $(CLI) $(AGENT) $(CNI) $(TEST_PROGS) $(BENCH)
 
 help:
 	@echo 'sluice build targets:'
@@ -104,6 +108,11 @@ $(CLI): $(CLI_OBJS) $(LIB)
 $(AGENT): $(AGENT_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(AGENT_OBJS) $(LIB) $(LDLIBS) -lmicrohttpd
+
+# The CNI plugin (docs/cni.md).
+$(CNI): $(CNI_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CNI_OBJS) $(LIB) $(LDLIBS)
 
 # The list of tests is generated from the test_<name>() definitions.
 $(TEST_LIST): $(wildcard selftests/prog_tests/*.c) | $(O)/bpf
@@ -163,4 +172,4 @@ clean:
 	$(Q)rm -rf $(O)
 
 -include $(wildcard $(O)/bpf/*.d) $(wildcard $(O)/bench/*.bpf.d)
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(CNI_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BENCH_OBJS:.o=.d)
