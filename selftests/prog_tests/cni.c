@@ -287,6 +287,82 @@ static void subtest_hostile(struct cni_rig *r, const char *pod)
 		  "state dir holds only cni/");
 }
 
+/* A pod attached to an operator's chain (config and CNI_ARGS): the chain's
+ * entry program at TC ingress of the host veth; CHECK sees it; STATUS fails
+ * 50 when the named chain is absent. */
+static void subtest_chain(struct cni_rig *r, const char *pod)
+{
+	static const char *spec =
+		"{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+		"\"metadata\":{\"name\":\"pods\"},\"spec\":{\"attach\":["
+		"{\"interface\":\"anchor0\",\"hook\":\"tc-ingress\"}],"
+		"\"functions\":[{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\","
+		"\"rules\":[{\"id\":\"deny-udp\",\"action\":\"deny\",\"proto\":\"udp\",\"dstPorts\":[7001]}]}]}}";
+	char path[PATH_MAX + 16], out[OUT], buf[256];
+	char *conf, *conf11, *chk;
+	const char *args[] = { "CNI_ARGS=SLUICE_CHAIN=pods", NULL };
+	cJSON *j;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/pods.json", r->tmp);
+	f = fopen(path, "w");
+	if (!ASSERT_OK_PTR(f, "spec file"))
+		return;
+	fputs(spec, f);
+	fclose(f);
+	if (!ASSERT_EQ(netns_run(r->node, "ip link add anchor0 type veth peer name anchor1 && ip link set anchor0 up"), 0,
+			 "anchor interface") ||
+	    !ASSERT_EQ(netns_run(r->node, "%s --pin-root %s --state-dir %s/chains apply -f %s",
+				 test__build_path("sluice"), r->pin, r->tmp, path), 0, "apply the TC chain"))
+		return;
+	conf = cni_conf(r, "1.0.0", "chn", "10.95.0.0/24", NULL);
+	rc = cni_exec(r, "ADD", "chn1", netns_path(pod), "eth0", args, conf, strlen(conf), out, OUT);
+	if (!ASSERT_EQ(rc, 0, "ADD with SLUICE_CHAIN=pods"))
+		goto out;
+	j = cJSON_Parse(out);
+	snprintf(buf, sizeof(buf), "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "interfaces"), 0), "name")));
+	ASSERT_EQ(netns_run(r->node, "tc filter show dev %s ingress | grep -q 'sl_entry'", buf), 0,
+		  "the chain's entry program on the host veth");
+	{
+		cJSON *c = cJSON_Parse(conf);
+
+		cJSON_AddStringToObject(c, "chain", "pods");
+		cJSON_AddItemToObject(c, "prevResult", j);
+		chk = cJSON_PrintUnformatted(c);
+		ASSERT_EQ(cni_exec(r, "CHECK", "chn1", netns_path(pod), "eth0", NULL, chk, strlen(chk), out,
+				   OUT), 0, "CHECK sees the chain");
+		netns_run(r->node, "tc filter del dev %s ingress", buf);
+		cni_exec(r, "CHECK", "chn1", netns_path(pod), "eth0", NULL, chk, strlen(chk), out, OUT);
+		ASSERT_EQ(cni_err_code(out), 103, "CHECK finds the chain missing");
+		free(chk);
+		cJSON_Delete(c);
+	}
+	ASSERT_EQ(cni_exec(r, "DEL", "chn1", "", "eth0", NULL, conf, strlen(conf), out, OUT), 0, "DEL");
+	assert_clean(r, "chn", "chain");
+	/* a chain that does not exist: ADD fails clean, STATUS says 50 */
+	free(conf);
+	conf = cni_conf(r, "1.0.0", "chn", "10.95.0.0/24", "{\"chain\":\"nosuch\"}");
+	cni_exec(r, "ADD", "chn2", netns_path(pod), "eth0", NULL, conf, strlen(conf), out, OUT);
+	ASSERT_EQ(cni_err_code(out), 102, "ADD with a missing chain: 102");
+	assert_clean(r, "chn", "missing chain");
+	conf11 = cni_conf(r, "1.1.0", "chn", "10.95.0.0/24", "{\"chain\":\"nosuch\"}");
+	cni_exec(r, "STATUS", NULL, NULL, NULL, NULL, conf11, strlen(conf11), out, OUT);
+	ASSERT_EQ(cni_err_code(out), 50, "STATUS without the chain: 50");
+	free(conf11);
+	conf11 = cni_conf(r, "1.1.0", "chn", "10.95.0.0/24", "{\"chain\":\"pods\"}");
+	ASSERT_EQ(cni_exec(r, "STATUS", NULL, NULL, NULL, NULL, conf11, strlen(conf11), out, OUT), 0,
+		  "STATUS with the chain: ok");
+	free(conf11);
+	conf11 = cni_conf(r, "1.1.0", "chn", "10.95.0.0/24", "{\"pinRoot\":\"/run/no-bpffs\"}");
+	cni_exec(r, "STATUS", NULL, NULL, NULL, NULL, conf11, strlen(conf11), out, OUT);
+	ASSERT_EQ(cni_err_code(out), 50, "STATUS without bpffs: 50");
+	free(conf11);
+out:
+	free(conf);
+}
+
 void test_cni(void)
 {
 	struct cni_rig r;
@@ -302,6 +378,8 @@ void test_cni(void)
 		subtest_lifecycle(&r, pod);
 	if (test__start_subtest("hostile"))
 		subtest_hostile(&r, pod);
+	if (test__start_subtest("chain"))
+		subtest_chain(&r, pod);
 cleanup:
 	cni_rig_teardown(&r);
 	netns_cleanup_all();
