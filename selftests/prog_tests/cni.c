@@ -363,6 +363,51 @@ out:
 	free(conf);
 }
 
+/* examples/sluice-cni.conflist, as a runtime hands its plugin to us (name
+ * and cniVersion injected), with the test's private dirs. */
+static void subtest_example(struct cni_rig *r, const char *pod)
+{
+	char *text = NULL, *conf = NULL, out[OUT], buf[PATH_MAX];
+	cJSON *list, *pl, *ipam;
+	FILE *f = fopen(test__src_path("examples/sluice-cni.conflist"), "r");
+	long len;
+
+	if (!ASSERT_OK_PTR(f, "examples/sluice-cni.conflist"))
+		return;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, len + 1);
+	if (fread(text, 1, len, f) != (size_t)len)
+		len = 0;
+	fclose(f);
+	list = cJSON_Parse(text);
+	pl = cJSON_Duplicate(cJSON_GetArrayItem(cJSON_GetObjectItem(list, "plugins"), 0), 1);
+	if (!ASSERT_OK_PTR(pl, "first plugin"))
+		goto out;
+	ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(pl, "type")), "sluice-cni", "type");
+	cJSON_AddStringToObject(pl, "name", cJSON_GetStringValue(cJSON_GetObjectItem(list, "name")));
+	cJSON_AddStringToObject(pl, "cniVersion", cJSON_GetStringValue(cJSON_GetObjectItem(list, "cniVersion")));
+	cJSON_DeleteItemFromObject(pl, "chain"); /* the chain subtest covers chains */
+	cJSON_AddStringToObject(pl, "pinRoot", r->pin);
+	cJSON_AddStringToObject(pl, "stateDir", r->state);
+	ipam = cJSON_GetObjectItem(pl, "ipam");
+	cJSON_AddStringToObject(ipam, "dataDir", r->ipam);
+	conf = cJSON_PrintUnformatted(pl);
+	ASSERT_EQ(cni_exec(r, "ADD", "ex1", netns_path(pod), "eth0", NULL, conf, strlen(conf), out, OUT),
+		  0, "ADD with the example");
+	ASSERT_STRCONTAINS(out, "\"address\":\"10.244.0.", "an address from its subnet");
+	snprintf(buf, sizeof(buf), "%s", out);
+	ASSERT_EQ(cni_exec(r, "DEL", "ex1", netns_path(pod), "eth0", NULL, conf, strlen(conf), out, OUT),
+		  0, "DEL");
+	assert_clean(r, "sluice", "example");
+	cJSON_Delete(pl);
+out:
+	cJSON_Delete(list);
+	free(conf);
+	free(text);
+}
+
 void test_cni(void)
 {
 	struct cni_rig r;
@@ -380,6 +425,8 @@ void test_cni(void)
 		subtest_hostile(&r, pod);
 	if (test__start_subtest("chain"))
 		subtest_chain(&r, pod);
+	if (test__start_subtest("example"))
+		subtest_example(&r, pod);
 cleanup:
 	cni_rig_teardown(&r);
 	netns_cleanup_all();
