@@ -18,9 +18,8 @@ PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-
 PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq valgrind"
 # sluiced tests: HTTP client, a real Prometheus server and promtool, YAML lint
 PKGS_TEST="$PKGS_TEST curl prometheus yamllint"
-# CNI tests: the reference plugins (host-local IPAM), containerd's CRI, busybox
-# for the offline pause image
-PKGS_TEST="$PKGS_TEST containernetworking-plugins containerd busybox-static"
+# CNI tests: the reference plugins (host-local IPAM)
+PKGS_TEST="$PKGS_TEST containernetworking-plugins"
 # bench (only `make bench`): plots for docs/benchmarks.md
 PKGS_BENCH="gnuplot-nox ethtool"
 PKGS="$PKGS_BUILD $PKGS_TEST"
