@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The load balancer stage, dnat mode (docs/loadbalancer.md).
+/* The load balancer stage, modes dnat and dsr (docs/loadbalancer.md).
  *
  * A packet to a service (VIP, port, protocol) goes to its flow's backend:
  * the flow table (the chain's lb_flows) pins it; a new flow, or a TCP SYN
@@ -8,10 +8,16 @@
  * destination is rewritten to the backend with incremental checksums, and
  * a reverse entry (lb_rev) lets the backend's replies, wherever the chain
  * sees them, get the VIP back as their source. The stack then routes the
- * packet (its FIB lookup picks the egress). */
+ * packet (its FIB lookup picks the egress).
+ *
+ * dsr: the flow is chosen and pinned the same way, but the packet keeps
+ * the VIP and is encapsulated toward its backend (lb_encap.h: IP-in-IP or
+ * GUE); the backend decapsulates and answers the client itself, so no
+ * reverse entry is made. */
 #include "stage.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
+#include "lb_encap.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -63,7 +69,7 @@ int lb_stage(SL_CTX *ctx)
 	struct lb_svc *svc;
 	struct nat_ep ep;
 	__u64 now;
-	__u32 slot, *idx;
+	__u32 slot, *idx, hash;
 	int v6;
 
 	if (!meta)
@@ -101,12 +107,13 @@ int lb_stage(SL_CTX *ctx)
 	if (!svc)
 		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 
+	hash = lb_hash(&k);
 	f = bpf_map_lookup_elem(&lb_flows, &k);
 	if (!f || (meta->l4proto == IPPROTO_TCP &&
 		   (meta->tcp_flags & (0x02 | 0x10)) == 0x02 /* SYN, no ACK */)) {
 		if (!svc->nactive || !svc->table_size)
 			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
-		slot = svc->table_off + lb_hash(&k) % svc->table_size;
+		slot = svc->table_off + hash % svc->table_size;
 		idx = bpf_map_lookup_elem(&lb_maglev, &slot);
 		if (!idx)
 			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
@@ -131,10 +138,19 @@ int lb_stage(SL_CTX *ctx)
 		/* An insert that fails (contention) still sends this packet;
 		 * the next one chooses again, the same backend. */
 		bpf_map_update_elem(&lb_flows, &k, &nf, BPF_ANY);
-		bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+		if (svc->mode != LB_MODE_DSR) /* dsr: replies bypass us */
+			bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
 		f = &nf;
 	} else {
 		f->last_ns = now;
+	}
+	if (svc->mode == LB_MODE_DSR) {
+		__u32 bytes = meta->pkt_len;
+
+		if (lb_encap(ctx, meta, svc, f->addr, hash))
+			return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, svc->id + 1);
+		lb_count(f->counter, bytes);
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, svc->id + 1);
 	}
 	__builtin_memcpy(ep.addr, f->addr, 16);
 	ep.port = bpf_htons(f->port);

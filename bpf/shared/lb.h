@@ -17,13 +17,27 @@ struct lb_svc_key {
 };
 _Static_assert(sizeof(struct lb_svc_key) == 20, "lb_svc_key ABI");
 
+/* lb_svc.mode */
+#define LB_MODE_DNAT 1	/* rewrite the destination; replies come back */
+#define LB_MODE_DSR 2	/* encapsulate toward the backend; replies bypass */
+/* lb_svc.encap (mode dsr) */
+#define LB_ENCAP_IPIP 1	/* IPv4-in-IPv4 / IPv6-in-IPv6 (proto 4 / 41) */
+#define LB_ENCAP_GUE 2	/* outer UDP to gue_port, GUE variant 1: the inner
+			 * IP header right after the UDP header */
+#define LB_GUE_PORT_DEFAULT 6080
+#define LB_GUE_SPORT_BASE 49152 /* outer UDP source: base + hash % 16384 */
+
 struct lb_svc {
 	__u32 table_off;  /* first slot of its Maglev table in lb_maglev */
 	__u32 table_size; /* prime */
 	__u32 id;	  /* index in the spec's services */
 	__u32 nactive;	  /* backends with weight > 0; 0: no new flows */
+	__u8 mode;	  /* LB_MODE_* */
+	__u8 encap;	  /* LB_ENCAP_* (dsr) */
+	__u16 gue_port;	  /* host order (dsr, gue) */
+	__u32 encap_src[4]; /* outer source, network order (dsr) */
 };
-_Static_assert(sizeof(struct lb_svc) == 16, "lb_svc ABI");
+_Static_assert(sizeof(struct lb_svc) == 36, "lb_svc ABI");
 
 /* Map lb_maglev (ARRAY of __u32, per generation): every service's table,
  * one after the other; a slot holds an index in lb_backends. */

@@ -114,6 +114,11 @@ struct spec_lb_service {
 	uint16_t port;
 	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	uint32_t table_size;	/* prime */
+	uint8_t mode;		/* LB_MODE_DNAT / LB_MODE_DSR */
+	uint8_t encap;		/* dsr: LB_ENCAP_IPIP / LB_ENCAP_GUE */
+	uint16_t gue_port;	/* dsr, gue: outer UDP destination port */
+	struct spec_prefix encap_src; /* dsr: outer source; family 0: the
+				       * node's (lb_compile) */
 	struct spec_lb_backend *backends;
 	size_t nbackends;
 };

@@ -7,14 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include "spec_int.h"
 #include "nf_lb.h"
 #include "lb_maglev.h"
 
 const char *const spec_lb_keys[] = { "name", "type", "services", "flowTableSize", NULL };
 const char *const spec_lb_service_keys[] = { "name", "vip", "port", "proto", "mode", "tableSize",
-					     "backends", NULL };
+					     "backends", "encap", "guePort", "encapSource", NULL };
 const char *const spec_lb_backend_keys[] = { "ip", "port", "weight", "state", NULL };
 
 const struct enum_ent spec_lb_proto_names[] = {
@@ -23,7 +25,13 @@ const struct enum_ent spec_lb_proto_names[] = {
 	{ NULL, 0 },
 };
 const struct enum_ent spec_lb_mode_names[] = {
-	{ "dnat", 1 },
+	{ "dnat", LB_MODE_DNAT },
+	{ "dsr", LB_MODE_DSR },
+	{ NULL, 0 },
+};
+const struct enum_ent spec_lb_encap_names[] = {
+	{ "ipip", LB_ENCAP_IPIP },
+	{ "gue", LB_ENCAP_GUE },
 	{ NULL, 0 },
 };
 const struct enum_ent spec_lb_state_names[] = {
@@ -75,10 +83,14 @@ static void parse_backend(struct pctx *c, const cJSON *obj, struct spec_lb_servi
 		return;
 	if (require(c, "ip", v[IP]) && get_host(c, "ip", v[IP], &be->ip) && vip_ok &&
 	    be->ip.family != svc->vip.family)
-		perr_at(c, "ip", "an IPv%u backend for an IPv%u vip: dnat keeps the family",
-			be->ip.family, svc->vip.family);
-	if (v[PORT] && get_int(c, "port", v[PORT], 1, 65535, &l))
+		perr_at(c, "ip", "an IPv%u backend for an IPv%u vip: %s keeps the family",
+			be->ip.family, svc->vip.family, svc->mode == LB_MODE_DSR ? "dsr" : "dnat");
+	if (v[PORT] && get_int(c, "port", v[PORT], 1, 65535, &l)) {
+		if (svc->mode == LB_MODE_DSR && svc->port && l != svc->port)
+			perr_at(c, "port", "%ld: dsr does not rewrite the port, the backend serves the service's port %u",
+				l, svc->port);
 		be->port = (uint16_t)l;
+	}
 	if (v[WEIGHT] && get_int(c, "weight", v[WEIGHT], 1, 1000, &l))
 		be->weight = (uint32_t)l;
 	if (v[STATE] && get_enum(c, "state", v[STATE], spec_lb_state_names, &val))
@@ -93,11 +105,45 @@ static void parse_backend(struct pctx *c, const cJSON *obj, struct spec_lb_servi
 	}
 }
 
+/* mode dsr: encap (default ipip), guePort (gue only), encapSource (an
+ * address of the vip's family). Each is an error without mode dsr. */
+static void parse_dsr(struct pctx *c, const cJSON *encap, const cJSON *gport, const cJSON *esrc,
+		      struct spec_lb_service *svc, bool vip_ok)
+{
+	bool dsr = svc->mode == LB_MODE_DSR;
+	long l;
+	int val;
+
+	if (dsr) {
+		svc->encap = LB_ENCAP_IPIP;
+		svc->gue_port = LB_GUE_PORT_DEFAULT;
+	}
+	if (encap && get_enum(c, "encap", encap, spec_lb_encap_names, &val)) {
+		if (!dsr)
+			perr_at(c, "encap", "only mode \"dsr\" encapsulates");
+		else
+			svc->encap = (uint8_t)val;
+	}
+	if (gport && get_int(c, "guePort", gport, 1, 65535, &l)) {
+		if (!dsr || svc->encap != LB_ENCAP_GUE)
+			perr_at(c, "guePort", "only encap \"gue\" (mode \"dsr\") has a GUE port");
+		else
+			svc->gue_port = (uint16_t)l;
+	}
+	if (esrc && get_host(c, "encapSource", esrc, &svc->encap_src)) {
+		if (!dsr)
+			perr_at(c, "encapSource", "only mode \"dsr\" has an outer source");
+		else if (vip_ok && svc->encap_src.family != svc->vip.family)
+			perr_at(c, "encapSource", "an IPv%u source for an IPv%u vip: the outer header has the vip's family",
+				svc->encap_src.family, svc->vip.family);
+	}
+}
+
 static void parse_service(struct pctx *c, const cJSON *obj, struct spec_lb_service *svc,
 			  const struct spec_lb_service *prev, size_t nprev)
 {
-	enum { NAME, VIP, PORT, PROTO, MODE, TSIZE, BACKENDS };
-	const cJSON *v[8], *it;
+	enum { NAME, VIP, PORT, PROTO, MODE, TSIZE, BACKENDS, ENCAP, GUEPORT, ESRC };
+	const cJSON *v[11], *it;
 	const char *str, *why;
 	bool vip_ok = false, port_ok = false, proto_ok = false;
 	size_t i, j, n, m, m2;
@@ -105,6 +151,7 @@ static void parse_service(struct pctx *c, const cJSON *obj, struct spec_lb_servi
 	int val;
 
 	svc->table_size = LB_MAGLEV_DEFAULT_SIZE;
+	svc->mode = LB_MODE_DNAT;
 	if (!obj_fields(c, obj, spec_lb_service_keys, v))
 		return;
 	if (require(c, "name", v[NAME]) && get_string(c, "name", v[NAME], &str)) {
@@ -128,8 +175,9 @@ static void parse_service(struct pctx *c, const cJSON *obj, struct spec_lb_servi
 		svc->proto = (uint8_t)val;
 		proto_ok = true;
 	}
-	if (v[MODE])
-		get_enum(c, "mode", v[MODE], spec_lb_mode_names, &val);
+	if (v[MODE] && get_enum(c, "mode", v[MODE], spec_lb_mode_names, &val))
+		svc->mode = (uint8_t)val;
+	parse_dsr(c, v[ENCAP], v[GUEPORT], v[ESRC], svc, vip_ok);
 	if (v[TSIZE] && get_int(c, "tableSize", v[TSIZE], 3, LB_MAGLEV_MAX_SIZE, &l)) {
 		if (!lb_is_prime((uint32_t)l))
 			perr_at(c, "tableSize", "%ld is not a prime (Maglev needs one; 65537 and 655373 are)",
@@ -253,6 +301,47 @@ const char *lb_counter_key(const struct spec_loadbalancer *lb, size_t k)
 	return "?";
 }
 
+/* The node's address toward dst (family 4 or 6, network order): the source
+ * the routing table picks for it, read from a connected UDP socket (no
+ * packet is sent). 0 or a negative errno. */
+static int lb_node_source(int family, const uint32_t *dst, uint32_t *src)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd, err = 0;
+
+	fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (family == 6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(9);
+		memcpy(&a->sin6_addr, dst, 16);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(9);
+		memcpy(&a->sin_addr, dst, 4);
+		len = sizeof(*a);
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) || getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		err = -errno;
+		goto out;
+	}
+	memset(src, 0, 16);
+	if (family == 6)
+		memcpy(src, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	else
+		memcpy(src, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+out:
+	close(fd);
+	return err;
+}
+
 int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_image *img,
 	       struct sl_errs *errs)
 {
@@ -291,6 +380,25 @@ int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_i
 		v->table_off = (uint32_t)off;
 		v->table_size = s->table_size;
 		v->id = (uint32_t)i;
+		v->mode = s->mode ? s->mode : LB_MODE_DNAT;
+		if (v->mode == LB_MODE_DSR) {
+			v->encap = s->encap;
+			v->gue_port = s->gue_port;
+			if (s->encap_src.family) {
+				memcpy(v->encap_src, s->encap_src.addr, 16);
+			} else {
+				err = lb_node_source(s->vip.family, s->backends[0].ip.addr,
+						     v->encap_src);
+				if (err) {
+					char p[96];
+
+					snprintf(p, sizeof(p), "%s.services[%zu]", path, i);
+					errs_add(errs, p, "no node address toward backend %s to be the outer source (%s): set encapSource",
+						 s->backends[0].key, strerror(-err));
+					goto out;
+				}
+			}
+		}
 		for (j = 0; j < s->nbackends; j++) {
 			struct lb_backend *b = &img->backends[base + j];
 
