@@ -57,6 +57,15 @@ sweep() {
 		rm -rf "$f" 2>/dev/null || true
 		n=$((n + 1))
 	done
+	# Cgroups named slt-<pid>-* (test_cni_cri's sandboxes' parent; runc
+	# leaves them when a killed test could not remove them): empty once
+	# their processes are gone, removed deepest first.
+	for f in /sys/fs/cgroup/*/slt-* /sys/fs/cgroup/slt-*; do
+		[ -d "$f" ] || continue
+		stale_pid "${f##*/}" || continue
+		find "$f" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		n=$((n + 1))
+	done
 	[ "$n" -eq 0 ] || [ "${1:-}" = quiet ] || echo "run.sh: swept $n stale test object(s)"
 }
 

@@ -18,8 +18,9 @@ PKGS_BUILD="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-
 PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nftables iptables ipset util-linux procps jq valgrind"
 # sluiced tests: HTTP client, a real Prometheus server and promtool, YAML lint
 PKGS_TEST="$PKGS_TEST curl prometheus yamllint"
-# CNI tests: the reference plugins (host-local IPAM)
-PKGS_TEST="$PKGS_TEST containernetworking-plugins"
+# CNI tests: the reference plugins (host-local IPAM); containerd (with runc)
+# for the CRI test, busybox-static for its offline pause image
+PKGS_TEST="$PKGS_TEST containernetworking-plugins containerd runc busybox-static"
 # bench (only `make bench`): plots for docs/benchmarks.md
 PKGS_BENCH="gnuplot-nox ethtool"
 PKGS="$PKGS_BUILD $PKGS_TEST"
@@ -31,6 +32,12 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
+# Node.js and npm (the manifest checks, the CRI test's gRPC client): any
+# node on PATH will do (e.g. NodeSource's 20, which bundles npm and conflicts
+# with Debian's npm package); otherwise Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 
 if [ "${1:-}" = "--check" ]; then
 	if [ -n "$missing" ]; then
