@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "entry.skel.h"
+#include "lb_decap.skel.h"
 #include "chain.h"
 #include "fw_run.h"
 #include "nf_ct.h"
@@ -235,6 +236,17 @@ static void load_nat_plane(bool tc)
 			close(sh.extra_fd[i]);
 }
 
+/* lb_decap: the dsr backend's decapsulator, standalone (not a stage). */
+static void load_lb_decap(void)
+{
+	struct lb_decap *skel = lb_decap__open_and_load();
+
+	if (!ASSERT_OK_PTR(skel, "lb_decap load"))
+		return;
+	record("lb_decap", "lb_decap", NULL, bpf_program__fd(skel->progs.lb_decap));
+	lb_decap__destroy(skel);
+}
+
 static void load_nat(void) { load_nat_plane(false); }
 static void load_nat_tc(void) { load_nat_plane(true); }
 static void load_lb(void) { load_lb_plane(false); }
@@ -258,6 +270,7 @@ static const struct {
 	{ "ct_tc", load_ct_tc },
 	{ "lb", load_lb },
 	{ "lb_tc", load_lb_tc },
+	{ "lb_decap", load_lb_decap },
 	{ "nat", load_nat },
 	{ "nat_tc", load_nat_tc },
 };
