@@ -18,9 +18,6 @@ STAGE_TWIN_CHECK(ct, ct_tc);
 _Static_assert(sizeof(*((struct ct *)0)->rodata) == sizeof(*((struct ct_tc *)0)->rodata),
 	       "ct and ct_tc .rodata differ");
 
-#define CT_LOG_SIZE (1u << 20)
-#define CT_LOG_TAIL 8192
-
 static void ct_skel_destroy(void *skel)
 {
 	ct__destroy(skel);
@@ -35,21 +32,6 @@ uint32_t ct_table_size(int fd)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return 0;
 	return info.max_entries;
-}
-
-static char *log_tail(const char *buf)
-{
-	size_t len = strlen(buf);
-	const char *p = buf;
-
-	if (len > CT_LOG_TAIL) {
-		p = buf + len - CT_LOG_TAIL;
-		while (*p && *p != '\n')
-			p++;
-		if (*p)
-			p++;
-	}
-	return strdup(p);
 }
 
 int *ct_shared_fd(struct stage_shared *sh, const char *name)
@@ -105,18 +87,14 @@ int ct_stage_load(const struct ct_image *img, struct stage_shared *sh, struct st
 	if (err)
 		goto fail;
 
-	logbuf = log ? malloc(CT_LOG_SIZE) : NULL;
-	if (logbuf) {
-		logbuf[0] = '\0';
-		bpf_program__set_log_buf(skel->progs.ct_stage, logbuf, CT_LOG_SIZE);
-	}
+	logbuf = stage_log_begin(skel->progs.ct_stage, log != NULL);
 	err = ct__load(skel);
-	if (err) {
+	if (err)
 		err = -errno ?: err;
-		if (logbuf && logbuf[0])
-			*log = log_tail(logbuf);
+	stage_log_end(logbuf, err, log);
+	logbuf = NULL;
+	if (err)
 		goto fail;
-	}
 	err = stage_take_maps(skel->obj, sh, g);
 	if (err)
 		goto fail;

@@ -18,9 +18,6 @@ STAGE_TWIN_CHECK(fw, fw_tc);
 _Static_assert(sizeof(*((struct fw *)0)->rodata) == sizeof(*((struct fw_tc *)0)->rodata),
 	       "fw and fw_tc .rodata differ");
 
-#define FW_LOG_SIZE (4u << 20)	/* verifier log buffer, used on failure */
-#define FW_LOG_TAIL 8192	/* bytes of it handed to the caller */
-
 static void fw_skel_destroy(void *skel)
 {
 	fw__destroy(skel);
@@ -193,29 +190,12 @@ static int fill_maps(struct fw *skel, const struct fw_image *img)
 	return err;
 }
 
-/* Keep the last FW_LOG_TAIL bytes, starting at a line. */
-static char *log_tail(const char *buf)
-{
-	size_t len = strlen(buf);
-	const char *p = buf;
-
-	if (len > FW_LOG_TAIL) {
-		p = buf + len - FW_LOG_TAIL;
-		while (*p && *p != '\n')
-			p++;
-		if (*p)
-			p++;
-	}
-	return strdup(p);
-}
-
 int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 		  struct stage_shared *sh, struct stage_gen *g, uint32_t stage_idx,
 		  struct stage_obj *out, char **log)
 {
 	char *logbuf = NULL;
 	struct fw *skel;
-	size_t i;
 	int err;
 
 	if (log)
@@ -240,19 +220,14 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 	if (err)
 		goto fail;
 
-	logbuf = log ? malloc(FW_LOG_SIZE) : NULL;
-	if (logbuf) {
-		logbuf[0] = '\0';
-		/* libbpf asks for the log only when a load fails. */
-		bpf_program__set_log_buf(skel->progs.fw_stage, logbuf, FW_LOG_SIZE);
-	}
+	logbuf = stage_log_begin(skel->progs.fw_stage, log != NULL);
 	err = fw__load(skel);
-	if (err) {
+	if (err)
 		err = -errno ?: err;
-		if (logbuf && logbuf[0])
-			*log = log_tail(logbuf);
+	stage_log_end(logbuf, err, log);
+	logbuf = NULL;
+	if (err)
 		goto fail;
-	}
 	err = stage_take_maps(skel->obj, sh, g);
 	if (!err)
 		err = fill_maps(skel, img);
@@ -260,26 +235,17 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 		goto fail;
 
 	{
-		struct bpf_map *pin[] = {
+		struct bpf_map *const pin[] = {
 			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,  skel->maps.fw_lpm6_lens,
 			skel->maps.fw_port_cls, skel->maps.fw_bkt4, skel->maps.fw_bkt6,
 			skel->maps.fw_cand4, skel->maps.fw_cand6, skel->maps.fw_rules,
 			skel->maps.fw_rule_ids, skel->maps.rodata,
 		};
 
-		for (i = 0; i < sizeof(pin) / sizeof(pin[0]); i++) {
-			int fd = bpf_map__fd(pin[i]);
-
-			/* .rodata is frozen by libbpf already */
-			if (pin[i] != skel->maps.rodata && bpf_map_freeze(fd)) {
-				err = -errno;
-				goto fail;
-			}
-			out->pins[out->npins].name = pin[i] == skel->maps.rodata ?
-							     "fw_config" : bpf_map__name(pin[i]);
-			out->pins[out->npins].fd = fd;
-			out->npins++;
-		}
+		err = stage_pin_config(out, pin, sizeof(pin) / sizeof(pin[0]),
+				       skel->maps.rodata, "fw_config");
+		if (err)
+			goto fail;
 	}
 	free(logbuf);
 	out->prog_fd = bpf_program__fd(skel->progs.fw_stage);

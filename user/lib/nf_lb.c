@@ -15,9 +15,6 @@
 
 STAGE_TWIN_CHECK(lb, lb_tc);
 
-#define LB_LOG_SIZE (1u << 20)
-#define LB_LOG_TAIL 8192
-
 static void lb_skel_destroy(void *skel)
 {
 	lb__destroy(skel);
@@ -51,21 +48,6 @@ static int fill_array(struct bpf_map *map, const void *vals, size_t n)
 	err = fill(map, keys, vals, n);
 	free(keys);
 	return err;
-}
-
-static char *log_tail(const char *buf)
-{
-	size_t len = strlen(buf);
-	const char *p = buf;
-
-	if (len > LB_LOG_TAIL) {
-		p = buf + len - LB_LOG_TAIL;
-		while (*p && *p != '\n')
-			p++;
-		if (*p)
-			p++;
-	}
-	return strdup(p);
 }
 
 int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shared *sh,
@@ -111,18 +93,14 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 		err = stage_reuse_maps(skel->obj, sh, g);
 	if (err)
 		goto fail;
-	logbuf = log ? malloc(LB_LOG_SIZE) : NULL;
-	if (logbuf) {
-		logbuf[0] = '\0';
-		bpf_program__set_log_buf(skel->progs.lb_stage, logbuf, LB_LOG_SIZE);
-	}
+	logbuf = stage_log_begin(skel->progs.lb_stage, log != NULL);
 	err = lb__load(skel);
-	if (err) {
+	if (err)
 		err = -errno ?: err;
-		if (logbuf && logbuf[0])
-			*log = log_tail(logbuf);
+	stage_log_end(logbuf, err, log);
+	logbuf = NULL;
+	if (err)
 		goto fail;
-	}
 	err = stage_take_maps(skel->obj, sh, g);
 	if (!err)
 		err = fill(skel->maps.lb_svc, img->svc_keys, img->svcs, img->nsvc);
@@ -133,19 +111,13 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 	if (err)
 		goto fail;
 	{
-		struct bpf_map *pin[] = { skel->maps.lb_svc, skel->maps.lb_maglev,
-					  skel->maps.lb_backends, skel->maps.rodata };
+		struct bpf_map *const pin[] = { skel->maps.lb_svc, skel->maps.lb_maglev,
+						skel->maps.lb_backends, skel->maps.rodata };
 
-		for (i = 0; i < sizeof(pin) / sizeof(pin[0]); i++) {
-			if (pin[i] != skel->maps.rodata && bpf_map_freeze(bpf_map__fd(pin[i]))) {
-				err = -errno;
-				goto fail;
-			}
-			out->pins[out->npins].name = pin[i] == skel->maps.rodata ?
-							     "lb_config" : bpf_map__name(pin[i]);
-			out->pins[out->npins].fd = bpf_map__fd(pin[i]);
-			out->npins++;
-		}
+		err = stage_pin_config(out, pin, sizeof(pin) / sizeof(pin[0]),
+				       skel->maps.rodata, "lb_config");
+		if (err)
+			goto fail;
 	}
 	free(logbuf);
 	out->prog_fd = bpf_program__fd(skel->progs.lb_stage);

@@ -14,8 +14,6 @@
 
 STAGE_TWIN_CHECK(nat, nat_tc);
 
-#define NAT_LOG_SIZE (1u << 20)
-
 static void nat_skel_destroy(void *skel)
 {
 	nat__destroy(skel);
@@ -56,18 +54,14 @@ int nat_stage_load(struct nat_image *img, struct stage_shared *sh, struct stage_
 		err = stage_reuse_maps(skel->obj, sh, g);
 	if (err)
 		goto fail;
-	logbuf = log ? malloc(NAT_LOG_SIZE) : NULL;
-	if (logbuf) {
-		logbuf[0] = '\0';
-		bpf_program__set_log_buf(skel->progs.nat_stage, logbuf, NAT_LOG_SIZE);
-	}
+	logbuf = stage_log_begin(skel->progs.nat_stage, log != NULL);
 	err = nat__load(skel);
-	if (err) {
+	if (err)
 		err = -errno ?: err;
-		if (logbuf && logbuf[0])
-			*log = strdup(logbuf + (strlen(logbuf) > 8192 ? strlen(logbuf) - 8192 : 0));
+	stage_log_end(logbuf, err, log);
+	logbuf = NULL;
+	if (err)
 		goto fail;
-	}
 	err = stage_take_maps(skel->obj, sh, g);
 	for (i = 0; !err && i < img->nsrc; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.nat_src), &img->src[i], &one, BPF_ANY))

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "stage.h"
 
@@ -94,4 +97,56 @@ int stage_take_maps(struct bpf_object *obj, struct stage_shared *sh,
 	if (!err && g)
 		err = take_one(obj, "sl_gen_stats", &g->gen_stats_fd);
 	return err;
+}
+
+char *stage_log_begin(struct bpf_program *prog, bool want)
+{
+	char *buf = want ? malloc(STAGE_LOG_SIZE) : NULL;
+
+	if (buf) {
+		buf[0] = '\0';
+		/* libbpf asks for the log only when a load fails. */
+		bpf_program__set_log_buf(prog, buf, STAGE_LOG_SIZE);
+	}
+	return buf;
+}
+
+void stage_log_end(char *buf, int err, char **log)
+{
+	const char *p = buf;
+	size_t len;
+
+	if (err && buf && buf[0] && log) {
+		len = strlen(buf);
+		if (len > STAGE_LOG_TAIL) {
+			p = buf + len - STAGE_LOG_TAIL;
+			while (*p && *p != '\n')
+				p++;
+			if (*p)
+				p++;
+		}
+		*log = strdup(p);
+	}
+	free(buf);
+}
+
+int stage_pin_config(struct stage_obj *out, struct bpf_map *const *maps, size_t n,
+		     const struct bpf_map *rodata, const char *rodata_name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int fd = bpf_map__fd(maps[i]);
+
+		if (out->npins >= STAGE_MAX_PINS)
+			return -E2BIG;
+		/* .rodata is frozen by libbpf already */
+		if (maps[i] != rodata && bpf_map_freeze(fd))
+			return -errno;
+		out->pins[out->npins].name = maps[i] == rodata ? rodata_name :
+						 bpf_map__name(maps[i]);
+		out->pins[out->npins].fd = fd;
+		out->npins++;
+	}
+	return 0;
 }

@@ -69,6 +69,22 @@ void stage_obj_destroy(struct stage_obj *so);
 				       sizeof(((struct tc *)0)->progs),        \
 		       "the TC twin of " #xdp " differs in layout")
 
+/* The verifier's log of one stage load: stage_log_begin() gives prog a
+ * buffer (libbpf fills it only when the load fails; want false: no
+ * buffer), stage_log_end() hands the caller the log's last
+ * STAGE_LOG_TAIL bytes, from a line start, when the load failed. */
+#define STAGE_LOG_SIZE (4u << 20)
+#define STAGE_LOG_TAIL 8192
+struct bpf_program;
+char *stage_log_begin(struct bpf_program *prog, bool want);
+void stage_log_end(char *buf, int err, char **log);
+
+/* Freeze the config maps and list them with .rodata (frozen by libbpf,
+ * pinned as rodata_name) in out->pins for the generation directory. */
+struct bpf_map;
+int stage_pin_config(struct stage_obj *out, struct bpf_map *const *maps, size_t n,
+		     const struct bpf_map *rodata, const char *rodata_name);
+
 /* Hand the shared and per-generation maps to an object before load. */
 struct bpf_object;
 int stage_reuse_maps(struct bpf_object *obj, const struct stage_shared *sh,
