@@ -104,7 +104,6 @@ void gen_private_free(struct gen_private *gp);
 struct entry;
 struct entry *entry_open_for(bool tc);
 
-/* Test hook: SLUICE_TEST_FAULT=<step> makes that step fail with -EIO. */
-int fault_at(const char *step);
+/* fault_at(), the SLUICE_TEST_FAULT test hook, is declared in stage.h. */
 
 #endif

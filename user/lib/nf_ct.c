@@ -49,7 +49,6 @@ int ct_stage_load(const struct ct_image *img, struct stage_shared *sh, struct st
 {
 	int *table_fd = ct_shared_fd(sh, CT_TABLE_PIN), *stats_fd = ct_shared_fd(sh, CT_STATS_PIN);
 	uint32_t size = img->table_size;
-	char *logbuf = NULL;
 	struct ct *skel;
 	int err;
 
@@ -65,10 +64,7 @@ int ct_stage_load(const struct ct_image *img, struct stage_shared *sh, struct st
 	skel = g && g->tc ? (struct ct *)ct_tc__open() : ct__open();
 	if (!skel)
 		return -errno ?: -ENOMEM;
-	skel->rodata->sl_gen = g ? g->gen : 0;
-	skel->rodata->sl_stage = stage_idx;
-	skel->rodata->sl_nstages = g ? g->nstages : 1;
-	skel->rodata->sl_test_verifier_reject = fault_at("verifier") ? 1 : 0;
+	STAGE_SET_RODATA(skel, g, stage_idx);
 	skel->rodata->ct_cfg = img->cfg;
 
 	if (*table_fd > 0) {
@@ -83,32 +79,18 @@ int ct_stage_load(const struct ct_image *img, struct stage_shared *sh, struct st
 	}
 	err = bpf_map__set_max_entries(skel->maps.ct_table, size);
 	if (!err)
-		err = stage_reuse_maps(skel->obj, sh, g);
-	if (err)
-		goto fail;
-
-	logbuf = stage_log_begin(skel->progs.ct_stage, log != NULL);
-	err = ct__load(skel);
-	if (err)
-		err = -errno ?: err;
-	stage_log_end(logbuf, err, log);
-	logbuf = NULL;
-	if (err)
-		goto fail;
-	err = stage_take_maps(skel->obj, sh, g);
+		err = stage_load(skel->skeleton, skel->obj, skel->progs.ct_stage, sh, g, log);
 	if (err)
 		goto fail;
 	/* .rodata (frozen by libbpf) for the generation directory */
 	out->pins[0].name = "ct_config";
 	out->pins[0].fd = bpf_map__fd(skel->maps.rodata);
 	out->npins = 1;
-	free(logbuf);
 	out->prog_fd = bpf_program__fd(skel->progs.ct_stage);
 	out->skel = skel;
 	out->destroy = ct_skel_destroy;
 	return 0;
 fail:
-	free(logbuf);
 	ct__destroy(skel);
 	memset(out, 0, sizeof(*out));
 	out->prog_fd = -1;

@@ -194,7 +194,6 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 		  struct stage_shared *sh, struct stage_gen *g, uint32_t stage_idx,
 		  struct stage_obj *out, char **log)
 {
-	char *logbuf = NULL;
 	struct fw *skel;
 	int err;
 
@@ -207,28 +206,13 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 	if (!skel)
 		return -errno ?: -ENOMEM;
 
-	skel->rodata->sl_gen = g ? g->gen : 0;
-	skel->rodata->sl_stage = stage_idx;
-	skel->rodata->sl_nstages = g ? g->nstages : 1;
-	skel->rodata->sl_test_verifier_reject = fault_at("verifier") ? 1 : 0;
+	STAGE_SET_RODATA(skel, g, stage_idx);
 	skel->rodata->fw_cfg = img->cfg;
 	skel->rodata->fw_cfg.default_counter = default_counter_slot;
 
 	err = set_sizes(skel, img);
 	if (!err)
-		err = stage_reuse_maps(skel->obj, sh, g);
-	if (err)
-		goto fail;
-
-	logbuf = stage_log_begin(skel->progs.fw_stage, log != NULL);
-	err = fw__load(skel);
-	if (err)
-		err = -errno ?: err;
-	stage_log_end(logbuf, err, log);
-	logbuf = NULL;
-	if (err)
-		goto fail;
-	err = stage_take_maps(skel->obj, sh, g);
+		err = stage_load(skel->skeleton, skel->obj, skel->progs.fw_stage, sh, g, log);
 	if (!err)
 		err = fill_maps(skel, img);
 	if (err)
@@ -247,13 +231,11 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 		if (err)
 			goto fail;
 	}
-	free(logbuf);
 	out->prog_fd = bpf_program__fd(skel->progs.fw_stage);
 	out->skel = skel;
 	out->destroy = fw_skel_destroy;
 	return 0;
 fail:
-	free(logbuf);
 	fw__destroy(skel);
 	memset(out, 0, sizeof(*out));
 	out->prog_fd = -1;

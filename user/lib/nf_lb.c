@@ -55,7 +55,6 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 {
 	int *flows = ct_shared_fd(sh, LB_FLOWS_PIN);
 	uint32_t size = img->flow_table_size ? img->flow_table_size : LB_FLOWS_DEFAULT;
-	char *logbuf = NULL;
 	struct lb *skel;
 	size_t i;
 	int err;
@@ -72,10 +71,7 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 	skel = g && g->tc ? (struct lb *)lb_tc__open() : lb__open();
 	if (!skel)
 		return -errno ?: -ENOMEM;
-	skel->rodata->sl_gen = g ? g->gen : 0;
-	skel->rodata->sl_stage = idx;
-	skel->rodata->sl_nstages = g ? g->nstages : 1;
-	skel->rodata->sl_test_verifier_reject = fault_at("verifier") ? 1 : 0;
+	STAGE_SET_RODATA(skel, g, idx);
 	skel->rodata->lb_cfg = img->cfg;
 	if (*flows > 0 && ct_table_size(*flows))
 		size = ct_table_size(*flows); /* the chain's table stays */
@@ -90,18 +86,7 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 		err = bpf_map__set_max_entries(skel->maps.lb_backends,
 					       img->nbackends ? img->nbackends : 1);
 	if (!err)
-		err = stage_reuse_maps(skel->obj, sh, g);
-	if (err)
-		goto fail;
-	logbuf = stage_log_begin(skel->progs.lb_stage, log != NULL);
-	err = lb__load(skel);
-	if (err)
-		err = -errno ?: err;
-	stage_log_end(logbuf, err, log);
-	logbuf = NULL;
-	if (err)
-		goto fail;
-	err = stage_take_maps(skel->obj, sh, g);
+		err = stage_load(skel->skeleton, skel->obj, skel->progs.lb_stage, sh, g, log);
 	if (!err)
 		err = fill(skel->maps.lb_svc, img->svc_keys, img->svcs, img->nsvc);
 	if (!err)
@@ -119,13 +104,11 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 		if (err)
 			goto fail;
 	}
-	free(logbuf);
 	out->prog_fd = bpf_program__fd(skel->progs.lb_stage);
 	out->skel = skel;
 	out->destroy = lb_skel_destroy;
 	return 0;
 fail:
-	free(logbuf);
 	lb__destroy(skel);
 	memset(out, 0, sizeof(*out));
 	out->prog_fd = -1;

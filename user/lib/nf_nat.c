@@ -24,7 +24,6 @@ int nat_stage_load(struct nat_image *img, struct stage_shared *sh, struct stage_
 {
 	int *flows = ct_shared_fd(sh, NAT_FLOWS_PIN);
 	uint32_t size = img->flow_table_size ? img->flow_table_size : NAT_FLOWS_DEFAULT, one = 1;
-	char *logbuf = NULL;
 	struct nat *skel;
 	size_t i;
 	int err;
@@ -38,10 +37,7 @@ int nat_stage_load(struct nat_image *img, struct stage_shared *sh, struct stage_
 	skel = g && g->tc ? (struct nat *)nat_tc__open() : nat__open();
 	if (!skel)
 		return -errno ?: -ENOMEM;
-	skel->rodata->sl_gen = g ? g->gen : 0;
-	skel->rodata->sl_stage = idx;
-	skel->rodata->sl_nstages = g ? g->nstages : 1;
-	skel->rodata->sl_test_verifier_reject = fault_at("verifier") ? 1 : 0;
+	STAGE_SET_RODATA(skel, g, idx);
 	skel->rodata->nat_cfg = img->cfg;
 	if (*flows > 0 && ct_table_size(*flows))
 		size = ct_table_size(*flows); /* the chain's tables stay */
@@ -51,18 +47,7 @@ int nat_stage_load(struct nat_image *img, struct stage_shared *sh, struct stage_
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.nat_src, img->nsrc ? img->nsrc : 1);
 	if (!err)
-		err = stage_reuse_maps(skel->obj, sh, g);
-	if (err)
-		goto fail;
-	logbuf = stage_log_begin(skel->progs.nat_stage, log != NULL);
-	err = nat__load(skel);
-	if (err)
-		err = -errno ?: err;
-	stage_log_end(logbuf, err, log);
-	logbuf = NULL;
-	if (err)
-		goto fail;
-	err = stage_take_maps(skel->obj, sh, g);
+		err = stage_load(skel->skeleton, skel->obj, skel->progs.nat_stage, sh, g, log);
 	for (i = 0; !err && i < img->nsrc; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.nat_src), &img->src[i], &one, BPF_ANY))
 			err = -errno;
@@ -75,13 +60,11 @@ int nat_stage_load(struct nat_image *img, struct stage_shared *sh, struct stage_
 	out->pins[1].name = "nat_config";
 	out->pins[1].fd = bpf_map__fd(skel->maps.rodata);
 	out->npins = 2;
-	free(logbuf);
 	out->prog_fd = bpf_program__fd(skel->progs.nat_stage);
 	out->skel = skel;
 	out->destroy = nat_skel_destroy;
 	return 0;
 fail:
-	free(logbuf);
 	nat__destroy(skel);
 	memset(out, 0, sizeof(*out));
 	out->prog_fd = -1;

@@ -150,3 +150,21 @@ int stage_pin_config(struct stage_obj *out, struct bpf_map *const *maps, size_t 
 	}
 	return 0;
 }
+
+int stage_load(struct bpf_object_skeleton *skel, struct bpf_object *obj,
+	       struct bpf_program *prog, struct stage_shared *sh, struct stage_gen *g,
+	       char **log)
+{
+	char *logbuf;
+	int err;
+
+	err = stage_reuse_maps(obj, sh, g);
+	if (err)
+		return err;
+	logbuf = stage_log_begin(prog, log != NULL);
+	err = bpf_object__load_skeleton(skel);
+	if (err)
+		err = -errno ?: err;
+	stage_log_end(logbuf, err, log);
+	return err ?: stage_take_maps(obj, sh, g);
+}

@@ -85,6 +85,30 @@ struct bpf_map;
 int stage_pin_config(struct stage_obj *out, struct bpf_map *const *maps, size_t n,
 		     const struct bpf_map *rodata, const char *rodata_name);
 
+/* The .rodata every stage has (bpf/include/stage.h): generation, position
+ * in the chain and the test hook SLUICE_TEST_FAULT=verifier. */
+#define STAGE_SET_RODATA(skel, g, idx)                                         \
+	do {                                                                   \
+		(skel)->rodata->sl_gen = (g) ? (g)->gen : 0;                   \
+		(skel)->rodata->sl_stage = (idx);                              \
+		(skel)->rodata->sl_nstages = (g) ? (g)->nstages : 1;           \
+		(skel)->rodata->sl_test_verifier_reject =                      \
+			fault_at("verifier") ? 1 : 0;                          \
+	} while (0)
+/* Test hook (chain.c): SLUICE_TEST_FAULT=<step> makes that step fail with
+ * -EIO. */
+int fault_at(const char *step);
+
+/* Load an opened stage skeleton: hand it the shared and per-generation
+ * maps, load it (the verifier's log tail in *log on a rejection) and take
+ * the fds of the shared maps it created. */
+struct bpf_object_skeleton;
+struct bpf_object;
+struct bpf_program;
+int stage_load(struct bpf_object_skeleton *skel, struct bpf_object *obj,
+	       struct bpf_program *prog, struct stage_shared *sh, struct stage_gen *g,
+	       char **log);
+
 /* Hand the shared and per-generation maps to an object before load. */
 struct bpf_object;
 int stage_reuse_maps(struct bpf_object *obj, const struct stage_shared *sh,
