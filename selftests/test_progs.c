@@ -220,6 +220,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Absolute paths: tests hand them to programs that run elsewhere
+	 * (containerd, node, a VM), whatever directory test_progs ran from. */
+	{
+		static char build_abs[PATH_MAX], src_abs[PATH_MAX];
+
+		if (realpath(env.build_dir, build_abs))
+			env.build_dir = build_abs;
+		if (realpath(env.src_dir, src_abs))
+			env.src_dir = src_abs;
+	}
 	if (filter && (slash = strchr(filter, '/'))) {
 		*slash = '\0';
 		env.sub_filter = slash + 1;
