@@ -13,11 +13,16 @@
  * dsr: the flow is chosen and pinned the same way, but the packet keeps
  * the VIP and is encapsulated toward its backend (lb_encap.h: IP-in-IP or
  * GUE); the backend decapsulates and answers the client itself, so no
- * reverse entry is made. */
+ * reverse entry is made.
+ *
+ * Idle timeouts (shared/flow.h): a packet of a flow, either way, refreshes
+ * both its entries with the timeout of the flow's state; a dead entry
+ * (past expires_ns) is no flow: a packet meeting one starts a new flow. */
 #include "stage.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
 #include "lb_encap.h"
+#include "flow_expiry.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -58,18 +63,74 @@ static __always_inline void lb_key(struct lb_flow_key *k, const struct sl_meta *
 	k->pad = 0;
 }
 
+/* The reverse entry of a flow to backend (addr, port): backend -> client. */
+static __always_inline void lb_rev_key(struct lb_flow_key *rk, const struct sl_meta *m,
+				       const __u32 *addr, __u16 port)
+{
+	__builtin_memcpy(rk->saddr, addr, 16);
+	__builtin_memcpy(rk->daddr, m->saddr, 16);
+	rk->sport = port;
+	rk->dport = m->sport;
+	rk->proto = m->l4proto;
+	rk->family = m->family;
+	rk->pad = 0;
+}
+
+static __always_inline void lb_touch(struct lb_nat *e, __u8 st, __u64 now, __u64 exp)
+{
+	e->state = st;
+	e->last_ns = now;
+	e->expires_ns = exp;
+}
+
+/* A backend's reply (k: backend -> client) whose reverse entry r is live:
+ * the VIP back as its source; both entries of the flow refreshed. */
+static __always_inline int lb_reply(SL_CTX *ctx, struct sl_meta *meta, const struct lb_flow_key *k,
+				    struct lb_nat *r, __u64 now)
+{
+	struct lb_flow_key fk;
+	struct lb_nat *f;
+	struct nat_ep ep;
+	__u8 st;
+	__u64 exp;
+
+	__builtin_memcpy(ep.addr, r->addr, 16);
+	ep.port = bpf_htons(r->port);
+	if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, meta->family == 6, meta->l4proto, 0, &ep))
+		return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
+	st = flow_next_state(r->state, meta->l4proto, meta->tcp_flags, 1);
+	exp = flow_expiry(lb_cfg.timeout_ns, st, now);
+	lb_touch(r, st, now, exp);
+	/* the flow as its client sent it: client -> VIP */
+	__builtin_memcpy(fk.saddr, k->daddr, 16);
+	__builtin_memcpy(fk.daddr, r->addr, 16);
+	fk.sport = k->dport;
+	fk.dport = r->port;
+	fk.proto = k->proto;
+	fk.family = k->family;
+	fk.pad = 0;
+	f = bpf_map_lookup_elem(&lb_flows, &fk);
+	if (f && f->expires_ns > now)
+		lb_touch(f, st, now, exp);
+	__builtin_memcpy(meta->saddr, r->addr, 16);
+	meta->sport = r->port;
+	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+}
+
 SEC(SL_SEC_HOOK)
 int lb_stage(SL_CTX *ctx)
 {
 	struct sl_meta *meta = stage_begin(ctx);
 	struct lb_flow_key k, rk;
 	struct lb_svc_key sk = {};
-	struct lb_nat *f, nf = {}, rv = {};
+	struct lb_nat *f, *r, nf = {}, rv = {};
 	struct lb_backend *be;
 	struct lb_svc *svc;
 	struct nat_ep ep;
-	__u64 now;
+	__u64 now, exp;
 	__u32 slot, *idx, hash;
+	__u8 st;
+	long err;
 	int v6;
 
 	if (!meta)
@@ -90,18 +151,11 @@ int lb_stage(SL_CTX *ctx)
 	lb_key(&k, meta);
 	now = bpf_ktime_get_boot_ns();
 
-	/* A backend's reply: the VIP back as its source. */
-	f = bpf_map_lookup_elem(&lb_rev, &k);
-	if (f) {
-		__builtin_memcpy(ep.addr, f->addr, 16);
-		ep.port = bpf_htons(f->port);
-		if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, v6, meta->l4proto, 0, &ep))
-			return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
-		f->last_ns = now;
-		__builtin_memcpy(meta->saddr, f->addr, 16);
-		meta->sport = f->port;
-		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
-	}
+	/* A backend's reply: the VIP back as its source. A dead entry is
+	 * no flow (the sweep removes it). */
+	r = bpf_map_lookup_elem(&lb_rev, &k);
+	if (r && r->expires_ns > now)
+		return lb_reply(ctx, meta, &k, r, now);
 
 	svc = bpf_map_lookup_elem(&lb_svc, &sk);
 	if (!svc)
@@ -109,6 +163,10 @@ int lb_stage(SL_CTX *ctx)
 
 	hash = lb_hash(&k);
 	f = bpf_map_lookup_elem(&lb_flows, &k);
+	if (f && f->expires_ns <= now) {
+		flow_stat(FLOW_STATS_LB + FLOW_STAT_REUSED);
+		f = NULL; /* expired: a new flow, replacing it */
+	}
 	if (!f || (meta->l4proto == IPPROTO_TCP &&
 		   (meta->tcp_flags & (0x02 | 0x10)) == 0x02 /* SYN, no ACK */)) {
 		if (!svc->nactive || !svc->table_size)
@@ -120,29 +178,48 @@ int lb_stage(SL_CTX *ctx)
 		be = bpf_map_lookup_elem(&lb_backends, idx);
 		if (!be || be->state != LB_BE_ACTIVE)
 			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
+		st = flow_next_state(FLOW_S_NONE, meta->l4proto, meta->tcp_flags, 0);
+		exp = flow_expiry(lb_cfg.timeout_ns, st, now);
 		__builtin_memcpy(nf.addr, be->addr, 16);
 		nf.port = be->port;
 		nf.counter = be->counter;
-		nf.last_ns = now;
+		lb_touch(&nf, st, now, exp);
 		/* the reply comes from the backend to the client */
-		__builtin_memcpy(rk.saddr, be->addr, 16);
-		__builtin_memcpy(rk.daddr, meta->saddr, 16);
-		rk.sport = be->port;
-		rk.dport = meta->sport;
-		rk.proto = meta->l4proto;
-		rk.family = meta->family;
-		rk.pad = 0;
+		lb_rev_key(&rk, meta, be->addr, be->port);
 		__builtin_memcpy(rv.addr, meta->daddr, 16);
 		rv.port = meta->dport;
-		rv.last_ns = now;
+		lb_touch(&rv, st, now, exp);
 		/* An insert that fails (contention) still sends this packet;
 		 * the next one chooses again, the same backend. */
-		bpf_map_update_elem(&lb_flows, &k, &nf, BPF_ANY);
-		if (svc->mode != LB_MODE_DSR) /* dsr: replies bypass us */
-			bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+		err = bpf_map_update_elem(&lb_flows, &k, &nf, BPF_ANY);
+		if (err)
+			flow_stat_insert_err(FLOW_STATS_LB, err);
+		else
+			flow_stat(FLOW_STATS_LB + FLOW_STAT_CREATED);
+		if (svc->mode != LB_MODE_DSR) { /* dsr: replies bypass us */
+			err = bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+			flow_stat_insert_err(FLOW_STATS_LB, err);
+		}
 		f = &nf;
 	} else {
-		f->last_ns = now;
+		st = flow_next_state(f->state, meta->l4proto, meta->tcp_flags, 0);
+		exp = flow_expiry(lb_cfg.timeout_ns, st, now);
+		lb_touch(f, st, now, exp);
+		if (svc->mode != LB_MODE_DSR) {
+			/* the reverse entry follows; made again if it was
+			 * evicted or died */
+			lb_rev_key(&rk, meta, f->addr, f->port);
+			r = bpf_map_lookup_elem(&lb_rev, &rk);
+			if (r && r->expires_ns > now) {
+				lb_touch(r, st, now, exp);
+			} else {
+				__builtin_memcpy(rv.addr, meta->daddr, 16);
+				rv.port = meta->dport;
+				lb_touch(&rv, st, now, exp);
+				err = bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+				flow_stat_insert_err(FLOW_STATS_LB, err);
+			}
+		}
 	}
 	if (svc->mode == LB_MODE_DSR) {
 		__u32 bytes = meta->pkt_len;

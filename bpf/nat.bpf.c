@@ -11,10 +11,17 @@
  * sent untranslated. A reply (its 5-tuple in nat_rev) gets the client back
  * as its destination. The stage sees both directions wherever it is
  * attached (tc-egress for the flows, tc-ingress for the replies, on the
- * same interface), and tells them apart by the tables, not by the hook. */
+ * same interface), and tells them apart by the tables, not by the hook.
+ *
+ * Idle timeouts (shared/flow.h): a packet, either way, refreshes both
+ * entries of its flow. A dead entry is no flow; a dead reverse entry
+ * still holds its port (BPF_NOEXIST fails on it) until the sweep deletes
+ * it, and no packet revives it, so a port is free again only once no
+ * entry names it: never two flows on one translated 5-tuple. */
 #include "stage.h"
 #include "nat_maps.h"
 #include "lb_nat.h"
+#include "flow_expiry.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -62,6 +69,54 @@ static __always_inline int nat_out(SL_CTX *ctx, struct sl_meta *m, const struct 
 	return stage_next(ctx, m, SL_VERDICT_CONTINUE, 1);
 }
 
+/* r (a reverse entry) maps to the client of k. */
+static __always_inline int nat_is_mine(const struct nat_val *r, const struct nat_key *k)
+{
+	return r->addr[0] == k->saddr[0] && r->addr[1] == k->saddr[1] &&
+	       r->addr[2] == k->saddr[2] && r->addr[3] == k->saddr[3] && r->port == k->sport;
+}
+
+static __always_inline void nat_touch(struct nat_val *e, __u8 st, __u64 now, __u64 exp)
+{
+	e->state = st;
+	e->last_ns = now;
+	e->expires_ns = exp;
+}
+
+/* A reply (k: server -> NAT address:port) whose reverse entry r is live:
+ * the client back as its destination; both entries refreshed. */
+static __always_inline int nat_reply(SL_CTX *ctx, struct sl_meta *meta, const struct nat_key *k,
+				     struct nat_val *r, __u64 now)
+{
+	struct nat_key fk;
+	struct nat_val *f;
+	struct nat_ep ep;
+	__u64 exp;
+	__u8 st;
+
+	__builtin_memcpy(ep.addr, r->addr, 16);
+	ep.port = bpf_htons(r->port);
+	if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, meta->family == 6, meta->l4proto, 1, &ep))
+		return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 2);
+	st = flow_next_state(r->state, meta->l4proto, meta->tcp_flags, 1);
+	exp = flow_expiry(nat_cfg.timeout_ns, st, now);
+	nat_touch(r, st, now, exp);
+	/* the flow as its client sent it: client -> server */
+	__builtin_memcpy(fk.saddr, r->addr, 16);
+	__builtin_memcpy(fk.daddr, k->saddr, 16);
+	fk.sport = r->port;
+	fk.dport = k->sport;
+	fk.proto = k->proto;
+	fk.family = k->family;
+	fk.pad = 0;
+	f = bpf_map_lookup_elem(&nat_flows, &fk);
+	if (f && f->expires_ns > now && f->port == k->dport)
+		nat_touch(f, st, now, exp);
+	__builtin_memcpy(meta->daddr, r->addr, 16);
+	meta->dport = r->port;
+	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 2);
+}
+
 SEC(SL_SEC_HOOK)
 int nat_stage(SL_CTX *ctx)
 {
@@ -69,10 +124,10 @@ int nat_stage(SL_CTX *ctx)
 	struct nat_key k, rk;
 	struct nat_src_key sk = {};
 	struct nat_val *f, *r, nv = {}, rv = {};
-	struct nat_ep ep;
 	__u32 addr[4] = {}, range, start, i;
-	__u64 now;
-	int v6, found = 0;
+	__u64 now, exp;
+	int v6, found = 0, claimed = 0;
+	__u8 st;
 	long err;
 
 	if (!meta)
@@ -91,36 +146,44 @@ int nat_stage(SL_CTX *ctx)
 	k.pad = 0;
 	now = bpf_ktime_get_boot_ns();
 
-	/* A reply to a translated flow: the client back as its destination. */
+	/* A reply to a translated flow: the client back as its destination.
+	 * A dead entry is no flow; it keeps its port until the sweep
+	 * deletes it, and nothing here ever revives it. */
 	r = bpf_map_lookup_elem(&nat_rev, &k);
-	if (r) {
-		__builtin_memcpy(ep.addr, r->addr, 16);
-		ep.port = bpf_htons(r->port);
-		if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, v6, meta->l4proto, 1, &ep))
-			return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 2);
-		r->last_ns = now;
-		__builtin_memcpy(meta->daddr, r->addr, 16);
-		meta->dport = r->port;
-		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 2);
-	}
+	if (r && r->expires_ns > now)
+		return nat_reply(ctx, meta, &k, r, now);
 
 	/* A flow translated before: its port, if its reply entry is still
-	 * its own (the LRU may have evicted it; then claim it again). */
+	 * its own and live (the LRU may have evicted it; then claim it
+	 * again). */
 	f = bpf_map_lookup_elem(&nat_flows, &k);
+	if (f && f->expires_ns <= now) {
+		/* expired: a new flow, with a new port (the old one stays
+		 * taken by its dead reverse entry until the sweep) */
+		bpf_map_delete_elem(&nat_flows, &k);
+		flow_stat(FLOW_STATS_NAT + FLOW_STAT_REUSED);
+		f = NULL;
+	}
 	if (f) {
+		st = flow_next_state(f->state, k.proto, meta->tcp_flags, 0);
+		exp = flow_expiry(nat_cfg.timeout_ns, st, now);
 		nat_rev_key(&rk, &k, f->addr, f->port);
 		r = bpf_map_lookup_elem(&nat_rev, &rk);
-		if (r && r->addr[0] == k.saddr[0] && r->addr[1] == k.saddr[1] &&
-		    r->addr[2] == k.saddr[2] && r->addr[3] == k.saddr[3] && r->port == k.sport) {
-			f->last_ns = now;
+		if (r && nat_is_mine(r, &k) && r->expires_ns > now) {
+			nat_touch(r, st, now, exp);
+			nat_touch(f, st, now, exp);
 			return nat_out(ctx, meta, f, v6);
 		}
 		__builtin_memcpy(rv.addr, k.saddr, 16);
 		rv.port = k.sport;
-		rv.last_ns = now;
-		if (!r && !bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST)) {
-			f->last_ns = now;
-			return nat_out(ctx, meta, f, v6);
+		nat_touch(&rv, st, now, exp);
+		if (!r) {
+			err = bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST);
+			if (!err) {
+				nat_touch(f, st, now, exp);
+				return nat_out(ctx, meta, f, v6);
+			}
+			flow_stat_insert_err(FLOW_STATS_NAT, err);
 		}
 		bpf_map_delete_elem(&nat_flows, &k); /* its port is gone: a new one */
 	}
@@ -145,13 +208,28 @@ int nat_stage(SL_CTX *ctx)
 	if (!range || range > 65536)
 		return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
 	start = nat_hash(&k) % range;
+	st = flow_next_state(FLOW_S_NONE, k.proto, meta->tcp_flags, 0);
+	exp = flow_expiry(nat_cfg.timeout_ns, st, now);
 	__builtin_memcpy(rv.addr, k.saddr, 16);
 	rv.port = k.sport;
-	rv.last_ns = now;
+	nat_touch(&rv, st, now, exp);
 	nat_rev_key(&rk, &k, addr, 0);
 	for (i = 0; i < NAT_PROBES && i < range; i++) {
 		rk.dport = (__u16)(nat_cfg.port_lo + (start + i) % range);
-		if (!bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST)) {
+		err = bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST);
+		if (!err) {
+			found = 1;
+			claimed = 1;
+			break;
+		}
+		flow_stat_insert_err(FLOW_STATS_NAT, err);
+		/* Taken: by this very flow, whose nat_flows entry was lost
+		 * (evicted, or swept in a race)? A live mapping to this
+		 * client is this flow's own port: keep it. */
+		r = bpf_map_lookup_elem(&nat_rev, &rk);
+		if (r && nat_is_mine(r, &k) && r->expires_ns > now) {
+			nat_touch(r, st, now, exp);
+			flow_stat(FLOW_STATS_NAT + FLOW_STAT_ADOPTED);
 			found = 1;
 			break;
 		}
@@ -160,15 +238,19 @@ int nat_stage(SL_CTX *ctx)
 		return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
 	__builtin_memcpy(nv.addr, addr, 16);
 	nv.port = rk.dport;
-	nv.last_ns = now;
+	nat_touch(&nv, st, now, exp);
 	err = bpf_map_update_elem(&nat_flows, &k, &nv, BPF_NOEXIST);
 	if (err) {
-		/* another CPU translated this flow just now: take its port */
-		bpf_map_delete_elem(&nat_rev, &rk);
+		/* another CPU translated this flow just now: take its port
+		 * (and give back the one claimed here, never one adopted) */
+		flow_stat_insert_err(FLOW_STATS_NAT, err);
+		if (claimed)
+			bpf_map_delete_elem(&nat_rev, &rk);
 		f = bpf_map_lookup_elem(&nat_flows, &k);
 		if (!f)
 			return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
 		return nat_out(ctx, meta, f, v6);
 	}
+	flow_stat(FLOW_STATS_NAT + FLOW_STAT_CREATED);
 	return nat_out(ctx, meta, &nv, v6);
 }

@@ -7,6 +7,7 @@
 #define SLUICE_SHARED_LB_H
 
 #include <linux/types.h>
+#include "flow.h"
 
 /* Map lb_svc (HASH, per generation). */
 struct lb_svc_key {
@@ -72,11 +73,13 @@ _Static_assert(sizeof(struct lb_flow_key) == 40, "lb_flow_key ABI");
 struct lb_nat {
 	__u32 addr[4];	/* network order */
 	__u16 port;	/* host order */
-	__u16 pad;
+	__u8 state;	/* enum flow_state (shared/flow.h) */
+	__u8 pad;
 	__u32 counter;	/* forward: the backend's counter slot */
-	__u64 last_ns;	/* CLOCK_BOOTTIME of the last packet */
+	__u64 last_ns;	/* CLOCK_BOOTTIME of the last packet (either way) */
+	__u64 expires_ns; /* last_ns + the state's timeout; past it: dead */
 };
-_Static_assert(sizeof(struct lb_nat) == 32, "lb_nat ABI");
+_Static_assert(sizeof(struct lb_nat) == 40, "lb_nat ABI");
 
 #define LB_FLOWS_DEFAULT 65536
 
@@ -84,6 +87,7 @@ _Static_assert(sizeof(struct lb_nat) == 32, "lb_nat ABI");
 struct lb_config {
 	__u32 nservices;
 	__u32 pad;
+	__u64 timeout_ns[FLOW_NTIMEOUTS]; /* per enum flow_state - 1 */
 };
 
 #endif

@@ -8,6 +8,7 @@
 #define SLUICE_SHARED_NAT_H
 
 #include <linux/types.h>
+#include "flow.h"
 
 /* Map nat_src (LPM_TRIE, per generation): the source prefixes to
  * translate; value unused (1). */
@@ -34,11 +35,13 @@ struct nat_val {
 			 * nat_rev: the client's address */
 	__u16 port;	/* host order: the translated source port / the
 			 * client's port */
-	__u16 pad;
+	__u8 state;	/* enum flow_state (shared/flow.h) */
+	__u8 pad;
 	__u32 pad2;
-	__u64 last_ns;	/* CLOCK_BOOTTIME of the last packet */
+	__u64 last_ns;	/* CLOCK_BOOTTIME of the last packet (either way) */
+	__u64 expires_ns; /* last_ns + the state's timeout; past it: dead */
 };
-_Static_assert(sizeof(struct nat_val) == 32, "nat_val ABI");
+_Static_assert(sizeof(struct nat_val) == 40, "nat_val ABI");
 
 /* Probes for a free port per new flow (bounded loop). */
 #define NAT_PROBES 32
@@ -48,8 +51,9 @@ struct nat_config {
 	__u32 addr4;		/* network order; 0: no IPv4 translation */
 	__u32 addr6[4];		/* network order; all 0: no IPv6 */
 	__u16 port_lo, port_hi;	/* host order, inclusive */
+	__u64 timeout_ns[FLOW_NTIMEOUTS]; /* per enum flow_state - 1 */
 };
-_Static_assert(sizeof(struct nat_config) == 24, "nat_config ABI");
+_Static_assert(sizeof(struct nat_config) == 24 + 8 * FLOW_NTIMEOUTS, "nat_config ABI");
 
 #define NAT_FLOWS_DEFAULT 65536
 

@@ -122,10 +122,14 @@ struct spec_lb_service {
 	struct spec_lb_backend *backends;
 	size_t nbackends;
 };
+/* Idle timeouts of the lb and nat flow tables (spec_flow.c), seconds, in
+ * the order of enum flow_state from FLOW_S_TCP_SYN (shared/flow.h). */
+#define SPEC_FLOW_NTIMEOUTS 6
 struct spec_loadbalancer {
 	struct spec_lb_service *services;
 	size_t nservices;
 	uint32_t flow_table_size;
+	uint32_t timeouts[SPEC_FLOW_NTIMEOUTS];
 };
 
 /* type: nat (spec_nat.c, docs/nat.md) */
@@ -137,6 +141,7 @@ struct spec_nat {
 	struct spec_prefix *sources;
 	size_t nsources;
 	uint32_t flow_table_size;
+	uint32_t timeouts[SPEC_FLOW_NTIMEOUTS];
 };
 
 enum spec_fn_type {

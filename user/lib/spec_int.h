@@ -128,6 +128,10 @@ extern const char *const spec_ct_keys[];
 extern const char *const spec_ct_timeout_keys[];
 extern const char *const spec_lb_keys[];
 extern const char *const spec_nat_keys[];
+/* "timeouts" of a loadbalancer (icmp: false) or nat function (spec_flow.c):
+ * defaults, then the object's values, errors at their paths. */
+void spec_flow_timeouts(struct pctx *c, const cJSON *v, uint32_t *timeouts, bool icmp);
+extern const char *const spec_flow_timeout_keys[];
 extern const char *const spec_lb_service_keys[];
 extern const char *const spec_lb_backend_keys[];
 extern const struct enum_ent spec_lb_proto_names[];

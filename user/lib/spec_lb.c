@@ -14,7 +14,8 @@
 #include "nf_lb.h"
 #include "lb_maglev.h"
 
-const char *const spec_lb_keys[] = { "name", "type", "services", "flowTableSize", NULL };
+const char *const spec_lb_keys[] = { "name", "type", "services", "flowTableSize", "timeouts",
+				     NULL };
 const char *const spec_lb_service_keys[] = { "name", "vip", "port", "proto", "mode", "tableSize",
 					     "backends", "encap", "guePort", "encapSource", NULL };
 const char *const spec_lb_backend_keys[] = { "ip", "port", "weight", "state", NULL };
@@ -232,15 +233,17 @@ static void lb_free(struct spec_function *fn)
 
 static void lb_parse(struct pctx *c, const cJSON *obj, struct spec_function *fn)
 {
-	enum { NAME, TYPE, SERVICES, FLOWS };
+	enum { NAME, TYPE, SERVICES, FLOWS, TIMEOUTS };
 	struct spec_loadbalancer *lb = &fn->lb;
-	const cJSON *v[5], *it;
+	const cJSON *v[6], *it;
 	size_t n, i, m, m2;
 	long l;
 
 	lb->flow_table_size = LB_FLOWS_DEFAULT;
+	spec_flow_timeouts(c, NULL, lb->timeouts, false);
 	if (!obj_fields(c, obj, spec_lb_keys, v))
 		return;
+	spec_flow_timeouts(c, v[TIMEOUTS], lb->timeouts, false);
 	if (v[FLOWS] && get_int(c, "flowTableSize", v[FLOWS], 1024, 16777216, &l))
 		lb->flow_table_size = (uint32_t)l;
 	if (!require(c, "services", v[SERVICES]) ||
@@ -368,6 +371,8 @@ int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_i
 	img->nmaglev = nt;
 	img->flow_table_size = lb->flow_table_size;
 	img->cfg.nservices = (uint32_t)lb->nservices;
+	for (i = 0; i < FLOW_NTIMEOUTS; i++)
+		img->cfg.timeout_ns[i] = (uint64_t)(lb->timeouts[i] ? lb->timeouts[i] : 1) * 1000000000ull;
 	for (i = 0; i < lb->nservices; i++) {
 		const struct spec_lb_service *s = &lb->services[i];
 		struct lb_svc *v = &img->svcs[i];

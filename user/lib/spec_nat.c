@@ -10,7 +10,7 @@
 #include "nf_nat.h"
 
 const char *const spec_nat_keys[] = { "name", "type", "address", "address6", "ports",
-				      "sources", "flowTableSize", NULL };
+				      "sources", "flowTableSize", "timeouts", NULL };
 
 static bool get_addr(struct pctx *c, const char *key, const cJSON *v, int family,
 		     struct spec_prefix *p)
@@ -35,9 +35,9 @@ static bool get_addr(struct pctx *c, const char *key, const cJSON *v, int family
 
 static void nat_parse(struct pctx *c, const cJSON *obj, struct spec_function *fn)
 {
-	enum { NAME, TYPE, ADDR, ADDR6, PORTS, SOURCES, FLOWS };
+	enum { NAME, TYPE, ADDR, ADDR6, PORTS, SOURCES, FLOWS, TIMEOUTS };
 	struct spec_nat *n = &fn->nat;
-	const cJSON *v[8], *it;
+	const cJSON *v[9], *it;
 	struct spec_prefix p;
 	char why[96];
 	size_t cnt, i, m, m2;
@@ -46,8 +46,10 @@ static void nat_parse(struct pctx *c, const cJSON *obj, struct spec_function *fn
 	n->ports.lo = 1024;
 	n->ports.hi = 65535;
 	n->flow_table_size = NAT_FLOWS_DEFAULT;
+	spec_flow_timeouts(c, NULL, n->timeouts, true);
 	if (!obj_fields(c, obj, spec_nat_keys, v))
 		return;
+	spec_flow_timeouts(c, v[TIMEOUTS], n->timeouts, true);
 	if (v[ADDR] && get_addr(c, "address", v[ADDR], 4, &p))
 		n->addr4 = p.addr[0];
 	if (v[ADDR6] && get_addr(c, "address6", v[ADDR6], 6, &p))
@@ -130,5 +132,7 @@ int nat_compile(const struct spec_nat *n, const char *path, struct nat_image *im
 	img->cfg.port_lo = n->ports.lo;
 	img->cfg.port_hi = n->ports.hi;
 	img->flow_table_size = n->flow_table_size;
+	for (i = 0; i < FLOW_NTIMEOUTS; i++)
+		img->cfg.timeout_ns[i] = (uint64_t)(n->timeouts[i] ? n->timeouts[i] : 1) * 1000000000ull;
 	return 0;
 }

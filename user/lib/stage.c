@@ -13,6 +13,7 @@ const char *const stage_shared_names[STAGE_MAX_EXTRA] = {
 	"ct_table", "ct_stats", /* conntrack (nf_ct.h) */
 	"lb_flows", "lb_rev",	/* loadbalancer (nf_lb.h) */
 	"nat_flows", "nat_rev",	/* nat (nf_nat.h) */
+	"lbnat_stats",		/* both: their tables' counters (nf_flow.h) */
 };
 
 void stage_obj_destroy(struct stage_obj *so)

@@ -29,6 +29,9 @@ struct cJSON;
 void conntrack_stats(struct chain *c, const struct cJSON *fn); /* conntrack.c */
 int cmd_services(int argc, char **argv);
 void lb_stats(struct chain *c, const struct cJSON *fn); /* lb.c */
+int cmd_nat(int argc, char **argv); /* flows.c */
+enum flow_kind;
+int flows_gc_cmd(enum flow_kind kind); /* flows.c: services gc, nat gc */
 
 /* Shared by the verbs (common.c). */
 int cli_exit_for(int err);

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "nf_ct.h"
 #include "nf_lb.h"
+#include "nf_flow.h"
 #include "shared/fw.h"
 
 /* Pinned flows per backend address:port (a small linear table: backends
@@ -30,12 +31,14 @@ static void flows_count(int fd, struct be_flows *bf)
 	struct lb_flow_key k, nk;
 	struct lb_nat v;
 	bool first = true;
+	uint64_t now = ct_now_ns();
 	size_t i;
 
 	while (!bpf_map_get_next_key(fd, first ? NULL : &k, &nk)) {
 		first = false;
 		k = nk;
-		if (bpf_map_lookup_elem(fd, &k, &v))
+		/* live flows only: a dead one is no flow (the sweep's) */
+		if (bpf_map_lookup_elem(fd, &k, &v) || v.expires_ns <= now)
 			continue;
 		for (i = 0; i < bf->cnt; i++)
 			if (!memcmp(bf->be[i].addr, v.addr, 16) && bf->be[i].port == v.port)
@@ -187,8 +190,10 @@ int cmd_services(int argc, char **argv)
 	struct chain c;
 	int err, n;
 
+	if (argc == 2 && !strcmp(argv[1], "gc"))
+		return flows_gc_cmd(FLOW_KIND_LB);
 	if (argc > 1) {
-		out_error("usage: sluice services");
+		out_error("usage: sluice services | sluice services gc");
 		return SL_EXIT_INVALID;
 	}
 	err = cli_chain_open(&c, 0);

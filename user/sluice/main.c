@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"  test -f SPEC CASES         a spec's unit tests through the real programs, before it is applied\n"
 		"  detach                     detach every attach point and remove all pins\n"
 		"  conntrack [FILTER] | gc    the conntrack table's flows (proto, addr, src, dst, port, state); gc\n"
-		"  services                   load balancer services, backends, weights, states, counters, flows\n"
+		"  services | gc              load balancer services, backends, weights, states, counters, flows; gc\n"
+		"  nat [list] [--all] | gc    the nat function's mappings; gc\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json            compact JSON output\n"
@@ -68,6 +69,7 @@ static const struct {
 	{ "detach", cmd_detach },
 	{ "conntrack", cmd_conntrack },
 	{ "services", cmd_services },
+	{ "nat", cmd_nat },
 };
 
 int main(int argc, char **argv)
