@@ -12,6 +12,8 @@
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
 #include "metrics.h"
+#include "nf_ct.h"
+#include "nf_flow.h"
 #include "history.h"
 #include "shared/fw.h"
 
@@ -353,4 +355,80 @@ int metrics_chain_maps(const struct chain *c, struct metrics_map **out, size_t *
 		qsort(v, *n, sizeof(*v), map_cmp);
 	*out = v;
 	return 0;
+}
+
+/* Flow tables --------------------------------------------------------- */
+
+struct ct_count {
+	uint64_t now, total, live;
+};
+
+static int ct_count_cb(const struct ct_key *k, const struct ct_entry *e, void *arg)
+{
+	struct ct_count *c = arg;
+
+	(void)k;
+	c->total++;
+	c->live += e->expires_ns > c->now;
+	return 0;
+}
+
+size_t metrics_flow_tables(struct chain *c, struct metrics_flow_table *out)
+{
+	static const char *const names[2][2] = { { "lb_flows", "lb_rev" },
+						 { "nat_flows", "nat_rev" } };
+	uint64_t now = ct_now_ns();
+	size_t n = 0;
+	int *t, *s, kind, fds[3];
+
+	t = ct_shared_fd(&c->sh, CT_TABLE_PIN);
+	s = ct_shared_fd(&c->sh, CT_STATS_PIN);
+	if (t && *t > 0) {
+		struct metrics_flow_table *m = &out[n++];
+		struct ct_count cc = { .now = now };
+		uint64_t st[CT_STAT_SLOTS] = { 0 };
+
+		memset(m, 0, sizeof(*m));
+		m->name = CT_TABLE_PIN;
+		ct_walk(*t, ct_count_cb, &cc);
+		m->entries = cc.total;
+		m->live = cc.live;
+		if (s && *s > 0 && !ct_stats_read(*s, st)) {
+			m->has_counters = true;
+			m->created = st[CT_STAT_CREATED];
+			m->expired = st[CT_STAT_GC_REMOVED];
+			m->insert_full = st[CT_STAT_INSERT_FULL];
+			m->insert_busy = st[CT_STAT_INSERT_BUSY];
+			m->reused = st[CT_STAT_REUSED];
+		}
+	}
+	for (kind = FLOW_KIND_LB; kind <= FLOW_KIND_NAT; kind++) {
+		uint64_t st[FLOW_STAT__MAX] = { 0 };
+		bool have;
+		int i;
+
+		flow_chain_fds(c, (enum flow_kind)kind, &fds[0], &fds[1], &fds[2]);
+		have = fds[2] && !flow_stats_read(fds[2], (enum flow_kind)kind, st);
+		for (i = 0; i < 2; i++) {
+			struct metrics_flow_table *m;
+
+			if (!fds[i])
+				continue;
+			m = &out[n++];
+			memset(m, 0, sizeof(*m));
+			m->name = names[kind][i];
+			flow_count(fds[i], now, &m->entries, &m->live);
+			if (!have)
+				continue;
+			m->expired = st[i ? FLOW_STAT_GC_REMOVED_REV : FLOW_STAT_GC_REMOVED];
+			if (i)
+				continue;
+			m->has_counters = true;
+			m->created = st[FLOW_STAT_CREATED];
+			m->insert_full = st[FLOW_STAT_INSERT_FULL];
+			m->insert_busy = st[FLOW_STAT_INSERT_BUSY];
+			m->reused = st[FLOW_STAT_REUSED];
+		}
+	}
+	return n;
 }

@@ -37,4 +37,19 @@ struct metrics_map {
  * id across calls. *out freed with free(). */
 int metrics_chain_maps(const struct chain *c, struct metrics_map **out, size_t *n);
 
+/* The chain's flow tables (docs/metrics.md): conntrack's ct_table, the
+ * load balancer's lb_flows/lb_rev, the NAT's nat_flows/nat_rev, each with
+ * its entries (all, and live: not past their expiry) and the counters of
+ * its function (counters of a pair on its forward table; expired on each:
+ * what the sweeps removed). */
+struct metrics_flow_table {
+	const char *name;	/* "ct_table", "lb_flows", ... */
+	uint64_t entries, live;
+	uint64_t created, expired, insert_full, insert_busy, reused;
+	bool has_counters;	/* a forward table (the pair's counters) */
+};
+#define METRICS_FLOW_TABLES 5
+/* Fills out[] with the tables the chain has; returns how many. */
+size_t metrics_flow_tables(struct chain *c, struct metrics_flow_table *out);
+
 #endif

@@ -21,6 +21,7 @@
 #include "sluiced.h"
 #include "history.h"
 #include "spec.h"
+#include "attach.h"
 
 const double hist_bounds[HIST_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 					   1, 2.5, 5, 10, 30, 60, 120 };
@@ -411,7 +412,10 @@ static void source_apply(struct source *s)
 	pthread_mutex_lock(&agent.mu);
 	agent.applying = true;
 	pthread_mutex_unlock(&agent.mu);
-	err = chain_open(&c, &agent.copts, s->chain, CHAIN_LOCK | CHAIN_CREATE);
+	/* a new chain runs at TC when its spec's hooks are TC ones (as with
+	 * `sluice apply`) */
+	err = chain_open(&c, &agent.copts, s->chain,
+			 CHAIN_LOCK | CHAIN_CREATE | (attach_spec_is_tc(s->spec) ? CHAIN_TC : 0));
 	if (err == -EWOULDBLOCK) {
 		r = RES_LOCKED;
 	} else if (err) {

@@ -31,6 +31,8 @@ struct snap {
 	size_t nmaps;
 	uint64_t gstats[2][4];
 	uint64_t drops[SL_DROP__MAX][2];
+	struct metrics_flow_table flows[METRICS_FLOW_TABLES];
+	size_t nflows;
 };
 
 /* Label values: backslash, double quote and newline escaped. */
@@ -84,6 +86,7 @@ static void snap_read(struct snap *s)
 		}
 	}
 	metrics_chain_maps(&s->c, &s->maps, &s->nmaps);
+	s->nflows = metrics_flow_tables(&s->c, s->flows);
 }
 
 static void snap_free(struct snap *s)
@@ -245,6 +248,88 @@ static void render_maps(FILE *f, const struct snap *v, size_t n, int which)
 			fprintf(f, "\",type=\"%s\"} %llu\n", map_type_str(m->type),
 				(unsigned long long)val);
 		}
+	}
+}
+
+/* The flow tables (kernel counters) and the agent's expiry sweeps. */
+static void render_flows(FILE *f, const struct snap *v, size_t n)
+{
+	static const char *const gc_res[GC__MAX] = { "ok", "locked", "error" };
+	static const struct {
+		const char *name, *type, *help;
+		int field; /* 0 entries, 1 live, 2 created, 3 expired, 4 reused */
+		bool fwd;  /* only forward tables (the pair's counters) */
+	} fam[] = {
+		{ "sluice_flow_entries", "gauge", "Entries in a flow table (ct_table, lb_flows, lb_rev, nat_flows, nat_rev), expired ones included.", 0, false },
+		{ "sluice_flow_live_entries", "gauge", "Entries of a flow table not past their expiry (the rest waits for the sweep).", 1, false },
+		{ "sluice_flow_created_total", "counter", "Flows inserted into a forward flow table (ct_table, lb_flows, nat_flows).", 2, true },
+		{ "sluice_flow_expired_total", "counter", "Expired entries the sweeps (agent, sluice ... gc) removed from a flow table.", 3, false },
+		{ "sluice_flow_reused_expired_total", "counter", "Packets that met an expired flow and started a new one in its place.", 4, true },
+	};
+	size_t i, j, k;
+
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		family(f, fam[i].name, fam[i].type, fam[i].help);
+		for (j = 0; j < n; j++) {
+			for (k = 0; k < v[j].nflows; k++) {
+				const struct metrics_flow_table *m = &v[j].flows[k];
+				uint64_t val = fam[i].field == 0 ? m->entries : fam[i].field == 1 ? m->live :
+					       fam[i].field == 2 ? m->created : fam[i].field == 3 ? m->expired :
+					       m->reused;
+
+				if (fam[i].fwd && !m->has_counters)
+					continue;
+				fprintf(f, "%s{chain=\"", fam[i].name);
+				lv(f, v[j].name);
+				fprintf(f, "\",table=\"%s\"} %llu\n", m->name, (unsigned long long)val);
+			}
+		}
+	}
+	family(f, "sluice_flow_insert_failed_total", "counter",
+	       "Inserts into a flow table pair that failed: reason full (no room: -E2BIG, -ENOMEM) or busy (bucket-lock contention: -EBUSY); the packet still went on.");
+	for (j = 0; j < n; j++) {
+		for (k = 0; k < v[j].nflows; k++) {
+			const struct metrics_flow_table *m = &v[j].flows[k];
+			int r;
+
+			if (!m->has_counters)
+				continue;
+			for (r = 0; r < 2; r++) {
+				fputs("sluice_flow_insert_failed_total{chain=\"", f);
+				lv(f, v[j].name);
+				fprintf(f, "\",table=\"%s\",reason=\"%s\"} %llu\n", m->name,
+					r ? "busy" : "full",
+					(unsigned long long)(r ? m->insert_busy : m->insert_full));
+			}
+		}
+	}
+	family(f, "sluice_gc_runs_total", "counter",
+	       "Expiry sweeps of a chain's flow tables by this agent, by result (ok, locked: another writer held the lock, error).");
+	for (j = 0; j < n; j++) {
+		if (!v[j].cs)
+			continue;
+		for (i = 0; i < GC__MAX; i++) {
+			fputs("sluice_gc_runs_total{chain=\"", f);
+			lv(f, v[j].name);
+			fprintf(f, "\",result=\"%s\"} %llu\n", gc_res[i],
+				(unsigned long long)v[j].cs->gc_runs[i]);
+		}
+	}
+	family(f, "sluice_gc_last_duration_seconds", "gauge", "Time of the last successful expiry sweep of a chain.");
+	for (j = 0; j < n; j++) {
+		if (!v[j].cs || !v[j].cs->gc_runs[GC_OK])
+			continue;
+		fputs("sluice_gc_last_duration_seconds{chain=\"", f);
+		lv(f, v[j].name);
+		fprintf(f, "\"} %.6f\n", v[j].cs->gc_last_duration);
+	}
+	family(f, "sluice_gc_last_timestamp_seconds", "gauge", "When the last successful expiry sweep of a chain ended, unix time.");
+	for (j = 0; j < n; j++) {
+		if (!v[j].cs || !v[j].cs->gc_runs[GC_OK])
+			continue;
+		fputs("sluice_gc_last_timestamp_seconds{chain=\"", f);
+		lv(f, v[j].name);
+		fprintf(f, "\"} %.3f\n", v[j].cs->gc_last_time);
 	}
 }
 
@@ -420,6 +505,7 @@ char *metrics_render(size_t *len)
 	}
 	for (k = 0; k < 3; k++)
 		render_maps(f, v, n, k);
+	render_flows(f, v, n);
 	pthread_mutex_unlock(&agent.mu);
 	for (j = 0; j < n; j++)
 		snap_free(&v[j]);

@@ -58,6 +58,8 @@ static void usage(FILE *f)
 		"      --resync SECONDS    re-check files and the live generations this often\n"
 		"                          (default 60; 0: only on events and SIGHUP)\n"
 		"      --lock-wait-ms N    wait this long for another writer's lock (default 5000)\n"
+		"      --gc-interval SECONDS  sweep expired conntrack, load balancer and NAT\n"
+		"                          flows this often (default 10; 0: never)\n"
 		"  -h, --help              this help\n"
 		"\n"
 		"Signals: SIGHUP re-reads and re-applies every spec; SIGTERM exits and\n"
@@ -108,17 +110,19 @@ int main(int argc, char **argv)
 		{ "debounce-ms", required_argument, NULL, 'D' },
 		{ "resync", required_argument, NULL, 'R' },
 		{ "lock-wait-ms", required_argument, NULL, 'W' },
+		{ "gc-interval", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *listen = "127.0.0.1:9965";
-	uint64_t dirty_at = 0, dirty_first = 0, resync_at;
+	uint64_t dirty_at = 0, dirty_first = 0, resync_at, gc_at;
 	struct pollfd pfd[2];
 	sigset_t mask;
 	int opt, sfd, rc = 0;
 
 	agent.debounce_ms = 500;
 	agent.resync_s = 60;
+	agent.gc_interval_s = 10;
 	agent.copts.lock_wait_ms = 5000;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -141,6 +145,10 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			if (parse_int(optarg, 0, 3600000, &agent.copts.lock_wait_ms))
+				goto bad_num;
+			break;
+		case 'G':
+			if (parse_int(optarg, 0, 86400, &agent.gc_interval_s))
 				goto bad_num;
 			break;
 		case 'h': usage(stdout); return 0;
@@ -182,7 +190,7 @@ int main(int argc, char **argv)
 	LOG(LOG_INFO, "sluiced starting", KS("listen", listen),
 	    KS("pin_root", agent.copts.pin_root ?: SL_DEFAULT_PIN_ROOT),
 	    KS("state_dir", agent.copts.state_dir ?: SL_DEFAULT_STATE_DIR),
-	    KN("paths", agent.npaths), KN("pid", getpid()));
+	    KN("paths", agent.npaths), KN("gc_interval_s", agent.gc_interval_s), KN("pid", getpid()));
 
 	/* Adopt: applying the spec that is already live changes nothing. */
 	watch_refresh();
@@ -193,6 +201,7 @@ int main(int argc, char **argv)
 	agent.started = true;
 	pthread_mutex_unlock(&agent.mu);
 	resync_at = mono_ms() + (uint64_t)agent.resync_s * 1000;
+	gc_at = mono_ms() + (uint64_t)agent.gc_interval_s * 1000;
 
 	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
@@ -204,6 +213,8 @@ int main(int argc, char **argv)
 		now = mono_ms();
 		if (next >= 0 && next < timeout)
 			timeout = next;
+		if (agent.gc_interval_s && gc_at > now && gc_at - now < (uint64_t)timeout)
+			timeout = (int)(gc_at - now);
 		if (dirty_at && (int)(dirty_at - now) < timeout)
 			timeout = dirty_at > now ? (int)(dirty_at - now) : 0;
 		pthread_mutex_lock(&agent.mu);
@@ -245,6 +256,10 @@ int main(int argc, char **argv)
 			dirty_at = dirty_first = 0;
 			sources_scan(false);
 			watch_refresh();
+		}
+		if (agent.gc_interval_s && now >= gc_at) {
+			gc_sweep_all();
+			gc_at = mono_ms() + (uint64_t)agent.gc_interval_s * 1000;
 		}
 		if (agent.resync_s && now >= resync_at) {
 			resync_at = now + (uint64_t)agent.resync_s * 1000;

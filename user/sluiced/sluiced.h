@@ -67,6 +67,10 @@ struct source {
 	uint32_t backoff_ms;
 };
 
+/* The expiry sweep's results (gc.c). */
+enum gc_res { GC_OK = 0, GC_LOCKED, GC_ERROR, GC__MAX };
+enum gc_table { GC_CT = 0, GC_LB, GC_NAT, GC_TABLES };
+
 /* What the agent knows about a chain it applied to. */
 struct chain_stat {
 	char name[64];
@@ -79,6 +83,10 @@ struct chain_stat {
 	uint64_t buckets[HIST_BUCKETS]; /* cumulative counts are made at render */
 	uint64_t hist_count;
 	double hist_sum;
+	uint64_t gc_runs[GC__MAX];	/* sweeps by result */
+	uint64_t gc_removed[GC_TABLES];	/* entries this agent's sweeps removed */
+	double gc_last_time;		/* unix seconds of the last sweep done */
+	double gc_last_duration;	/* seconds */
 };
 
 #define MAX_SOURCES 64
@@ -99,6 +107,7 @@ struct agent {
 	double start_time;
 	int debounce_ms;
 	int resync_s;
+	int gc_interval_s;	/* expiry sweep period; 0: none */
 };
 
 extern struct agent agent;
@@ -124,6 +133,9 @@ int sources_apply_due(void);
 /* Live generation and sha of a chain from the kernel (no lock). */
 int chain_live(const char *chain, uint32_t *gen, uint32_t *prev, char sha[65]);
 struct chain_stat *chain_stat_get(const char *name, bool create);
+
+/* gc.c: one expiry sweep of every chain's flow tables */
+void gc_sweep_all(void);
 
 /* http.c */
 int http_start(const char *listen);
