@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The conntrack stage (docs/conntrack.md): looks the packet's flow up in
  * the chain's shared table, steps its state (TCP flags, UDP/ICMP/other
- * pseudo-states), creates the entry of a packet that may open a flow, and
- * writes the packet's state (new, established, related, invalid) into
- * sl_meta.ct_state for the stages after it. It never drops: judging is the
- * firewall's (rule field `state`). The trace record's rule is the state.
+ * pseudo-states) and writes the packet's state (new, established, related,
+ * invalid) into sl_meta.ct_state for the stages after it. It never drops:
+ * judging is the firewall's (rule field `state`). The trace record's rule
+ * is the state.
+ *
+ * It writes nothing a later verdict could regret. The flow a packet opens
+ * and the state change a packet causes are left in ct_pending and done by
+ * ct_commit, this object's second program, which the chain runs only when
+ * the packet leaves it accepted (stage.h, stage_leave): a SYN the firewall
+ * drops leaves no flow behind. What the stage still writes itself, for a
+ * packet that fits a live flow and changes none of its state: the expiry
+ * refresh and the flow's packet and byte counts (as Linux does).
  */
 #include "stage.h"
 #include "ct_maps.h"
@@ -178,16 +186,33 @@ static __always_inline int ct_insert_err(long err)
 								  : CT_STAT_INSERT_BUSY;
 }
 
+/* This CPU's pending record, marked in the packet's metadata for
+ * ct_commit; NULL never happens (an array's slot 0). */
+static __always_inline struct ct_pending *ct_pend(struct sl_meta *meta, __u8 op,
+						  const struct ct_key *k, __u64 now)
+{
+	__u32 zero = 0;
+	struct ct_pending *p = bpf_map_lookup_elem(&ct_pending, &zero);
+
+	if (!p)
+		return NULL;
+	p->key = *k;
+	p->op = op;
+	p->now_ns = now;
+	meta->commit |= SL_COMMIT_CT;
+	return p;
+}
+
 static __always_inline __u8 ct_track(SL_CTX *ctx, struct sl_meta *meta)
 {
 	int v6 = meta->family == 6, sender, reply, req = 0, step;
 	__u8 proto = meta->l4proto, tflags = meta->tcp_flags, st, fl;
 	__u16 sp = 0, dp = 0;
-	struct ct_entry *e, ne = {};
+	struct ct_pending *p;
+	struct ct_entry *e;
 	struct ct_key k;
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u32 to;
-	long err;
 
 	if (meta->flags & SL_F_FRAG_LATER)
 		return SL_CT_INVALID; /* no ports to find its flow by */
@@ -233,7 +258,7 @@ static __always_inline __u8 ct_track(SL_CTX *ctx, struct sl_meta *meta)
 			if (step == CT_STEP_INVALID)
 				return SL_CT_INVALID;
 			if (step == CT_STEP_REOPEN)
-				goto open; /* taken over in place below */
+				goto open; /* taken over in place at the commit */
 			to = ct_tcp_timeout_idx(st);
 		} else if (st == CT_S_ICMP) {
 			if (reply && req)
@@ -254,9 +279,20 @@ static __always_inline __u8 ct_track(SL_CTX *ctx, struct sl_meta *meta)
 				fl |= CT_F_SEEN_REPLY;
 			to = CT_TO_OTHER;
 		}
-		e->state = st;
-		e->flags = fl;
-		e->expires_ns = now + ct_timeout(to);
+		if (st != e->state || fl != e->flags) {
+			/* A state change: only if the packet is accepted. */
+			p = ct_pend(meta, CT_PEND_STEP, &k, now);
+			if (p) {
+				p->old_state = e->state;
+				p->old_flags = e->flags;
+				p->entry.state = st;
+				p->entry.flags = fl;
+				p->entry.created_ns = e->created_ns;
+				p->entry.expires_ns = now + ct_timeout(to);
+			}
+		} else {
+			e->expires_ns = now + ct_timeout(to);
+		}
 		__sync_fetch_and_add(&e->packets[reply], 1);
 		__sync_fetch_and_add(&e->bytes[reply], meta->pkt_len);
 		return reply || (fl & CT_F_SEEN_REPLY) ? SL_CT_ESTABLISHED : SL_CT_NEW;
@@ -268,11 +304,11 @@ open:
 	case IPPROTO_TCP:
 		if (!ct_tcp_opens(tflags))
 			return SL_CT_INVALID;
-		ne.state = CT_S_TCP_SYN_SENT;
+		st = CT_S_TCP_SYN_SENT;
 		to = CT_TO_TCP_SYN_SENT;
 		break;
 	case IPPROTO_UDP:
-		ne.state = CT_S_UDP;
+		st = CT_S_UDP;
 		to = CT_TO_UDP;
 		break;
 	case IPPROTO_ICMP:
@@ -280,42 +316,81 @@ open:
 		if (proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
 			if (!req)
 				return SL_CT_INVALID; /* a reply to nothing */
-			ne.state = CT_S_ICMP;
+			st = CT_S_ICMP;
 			to = CT_TO_ICMP;
 			break;
 		}
 		/* fall through */
 	default:
-		ne.state = CT_S_OTHER;
+		st = CT_S_OTHER;
 		to = CT_TO_OTHER;
 		break;
 	}
-	ne.orig = (__u8)sender;
-	ne.created_ns = now;
-	ne.expires_ns = now + ct_timeout(to);
-	ne.packets[0] = 1;
-	ne.bytes[0] = meta->pkt_len;
+	/* The flow is made by ct_commit, if the packet is accepted: a new
+	 * entry, or a dead one (or a closed TCP flow's, reopened) taken over
+	 * in place, the key being the same. */
+	p = ct_pend(meta, CT_PEND_OPEN, &k, now);
+	if (p) {
+		p->entry.state = st;
+		p->entry.orig = (__u8)sender;
+		p->entry.flags = 0;
+		p->entry.created_ns = now;
+		p->entry.expires_ns = now + ct_timeout(to);
+		p->entry.packets[0] = 1;
+		p->entry.packets[1] = 0;
+		p->entry.bytes[0] = meta->pkt_len;
+		p->entry.bytes[1] = 0;
+	}
+	return SL_CT_NEW;
+}
+
+/* May an OPEN take over the live entry e of its key? A closed or closing
+ * TCP flow's, reopened by a plain SYN (the stage saw it so). */
+static __always_inline int ct_reopenable(const struct ct_pending *p, const struct ct_entry *e)
+{
+	return p->key.proto == IPPROTO_TCP &&
+	       (e->state == CT_S_TCP_CLOSE || e->state == CT_S_TCP_CLOSING);
+}
+
+/* Do what the stage left. Another CPU may have changed the flow since
+ * (a packet of the same flow judged meanwhile): the change made first
+ * wins, this one is dropped rather than merged. */
+static __always_inline void ct_apply(struct ct_pending *p)
+{
+	struct ct_entry *e = bpf_map_lookup_elem(&ct_table, &p->key);
+	long err;
+
+	if (p->op == CT_PEND_STEP) {
+		if (!e || e->created_ns != p->entry.created_ns || e->state != p->old_state ||
+		    e->flags != p->old_flags)
+			return;
+		e->state = p->entry.state;
+		e->flags = p->entry.flags;
+		e->expires_ns = p->entry.expires_ns;
+		return;
+	}
+	if (p->op != CT_PEND_OPEN)
+		return;
 	if (e) {
-		/* A dead entry (or a closed TCP flow's, reopened): take it over
-		 * in place, the key is the same. */
-		e->state = ne.state;
-		e->orig = ne.orig;
+		if (e->expires_ns > p->now_ns && !ct_reopenable(p, e))
+			return; /* a live flow took the key meanwhile */
+		e->state = p->entry.state;
+		e->orig = p->entry.orig;
 		e->flags = 0;
-		e->created_ns = now;
+		e->created_ns = p->entry.created_ns;
 		e->packets[0] = 1;
 		e->packets[1] = 0;
-		e->bytes[0] = meta->pkt_len;
+		e->bytes[0] = p->entry.bytes[0];
 		e->bytes[1] = 0;
-		e->expires_ns = ne.expires_ns;
+		e->expires_ns = p->entry.expires_ns;
 		ct_stat(CT_STAT_REUSED);
-		return SL_CT_NEW;
+		return;
 	}
-	err = bpf_map_update_elem(&ct_table, &k, &ne, BPF_NOEXIST);
+	err = bpf_map_update_elem(&ct_table, &p->key, &p->entry, BPF_NOEXIST);
 	if (!err)
 		ct_stat(CT_STAT_CREATED);
 	else if (err != -17 /* EEXIST: another CPU made it just now */)
 		ct_stat(ct_insert_err(err));
-	return SL_CT_NEW;
 }
 
 SEC(SL_SEC_HOOK)
@@ -334,4 +409,28 @@ int ct_stage(SL_CTX *ctx)
 	meta->ct_state = state;
 	ct_stat(state - SL_CT_NEW + CT_STAT_NEW);
 	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, state);
+}
+
+/* The commit program: slot sl_nstages of the generation's chain, reached
+ * from stage_leave() of whichever stage ends the chain, with the packet
+ * accepted. Not a stage: no trace record; it checks the generation as a
+ * later stage does and returns the action the packet leaves with. */
+SEC(SL_SEC_HOOK)
+int ct_commit(SL_CTX *ctx)
+{
+	struct sl_meta *meta = meta_get();
+	struct ct_pending *p;
+	__u32 zero = 0;
+
+	if (!meta) {
+		drop_count(SL_DROP_NO_META, ctx_len(ctx));
+		return CTX_ACT_DROP;
+	}
+	if (meta->gen != sl_gen)
+		return stage_drop(ctx, meta, SL_DROP_GEN_MISMATCH, 0);
+	p = bpf_map_lookup_elem(&ct_pending, &zero);
+	if (p && (meta->commit & SL_COMMIT_CT))
+		ct_apply(p);
+	meta->commit = 0;
+	return stage_pass(meta, meta->leave_act);
 }

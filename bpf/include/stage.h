@@ -10,12 +10,23 @@
  *		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, rule);
  *		return stage_drop(ctx, meta, SL_DROP_..., rule);
  *		return stage_audit(ctx, meta, SL_DROP_..., rule); // audit mode
+ *		return stage_leave(ctx, meta, XDP_TX);	// ends the chain itself
  *	}
  *
  * The loader sets sl_gen, sl_stage and sl_nstages in .rodata before load. The
  * first stage stamps the generation into the metadata; later stages check
  * it. A packet can only reach a stage through its own generation's
  * sl_chain, so a mismatch is a bug, dropped and counted, never passed.
+ *
+ * Commit at the end of the chain: a stage may leave work that must happen
+ * only if the packet is accepted (conntrack's insert of a new flow: a flow
+ * a later stage drops must leave no state). It sets a bit in meta->commit
+ * and keeps what to do in its own per-CPU scratch; its loader puts a commit
+ * program in the chain's slot sl_nstages. Every path out of the chain that
+ * accepts the packet goes through stage_leave(): the pass at the end of
+ * the last stage, and a stage that transmits or redirects (it passes its
+ * action). stage_leave tail-calls the commit program when there is work;
+ * that program does it and returns the action. A drop never commits.
  */
 #ifndef SLUICE_STAGE_H
 #define SLUICE_STAGE_H
@@ -30,10 +41,11 @@ const volatile __u32 sl_nstages = 1;
  * code the verifier prunes: it costs nothing in production. */
 const volatile __u32 sl_test_verifier_reject = 0;
 
-/* This generation's chain: slot i holds stage i. */
+/* This generation's chain: slot i holds stage i; slot sl_nstages the
+ * commit program, when a stage of the chain has one (stage_leave). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, SL_MAX_STAGES);
+	__uint(max_entries, SL_CHAIN_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } sl_chain SEC(".maps");
@@ -108,18 +120,43 @@ static __always_inline struct sl_meta *stage_begin(SL_CTX *ctx)
 	return meta;
 }
 
-/* Go on after this stage's trace record: tail call the next stage, or pass
- * when this is the last one. */
+/* The packet is accepted: count it and hand back its action. */
+static __always_inline int stage_pass(struct sl_meta *meta, int act)
+{
+	struct sl_gen_stats *gs = gen_stats_get();
+
+	meta->verdict = SL_VERDICT_PASS;
+	if (gs)
+		gs->passed++;
+	return act;
+}
+
+/* The packet leaves the chain accepted, with act (CTX_ACT_OK, or a stage's
+ * own XDP_TX / redirect action, its bpf_redirect*() already called: the
+ * target is per-CPU state a tail call keeps). Work a stage deferred to
+ * this point (meta->commit) is done first by the commit program in slot
+ * sl_nstages, which returns act; it is there whenever a stage that defers
+ * is in the chain, so a failed call is a bug: dropped, counted. */
+static __always_inline int stage_leave(SL_CTX *ctx, struct sl_meta *meta, int act)
+{
+	if (meta->commit) {
+		meta->leave_act = (__u8)act;
+		bpf_tail_call(ctx, &sl_chain, sl_nstages);
+		return stage_drop(ctx, meta, SL_DROP_TAIL_CALL, 0);
+	}
+	return stage_pass(meta, act);
+}
+
+/* Go on after this stage's trace record: tail call the next stage, or
+ * leave the chain when this is the last one. */
 static __always_inline int stage_go_on(SL_CTX *ctx, struct sl_meta *meta)
 {
-	struct sl_gen_stats *gs;
-
 	if (sl_stage + 1 >= sl_nstages) {
-		meta->verdict = SL_VERDICT_PASS;
-		gs = gen_stats_get();
-		if (gs)
-			gs->passed++;
-		return CTX_ACT_OK;
+		if (!meta->commit)
+			return stage_pass(meta, CTX_ACT_OK);
+		/* stage_leave, sharing the tail call below: the commit
+		 * program's slot, sl_nstages, is sl_stage + 1 here */
+		meta->leave_act = CTX_ACT_OK;
 	}
 	bpf_tail_call(ctx, &sl_chain, sl_stage + 1);
 	/* The slot is empty or the chain is too deep: fail closed. */

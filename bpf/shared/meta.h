@@ -12,6 +12,10 @@
 #include <linux/types.h>
 
 #define SL_MAX_STAGES 8	     /* functions in one chain */
+/* Slots of a generation's PROG_ARRAY: its stages, then (slot nstages) the
+ * commit program of a stage that defers work to the chain's end
+ * (bpf/include/stage.h, stage_leave). */
+#define SL_CHAIN_SLOTS (SL_MAX_STAGES + 1)
 #define SL_MAX_VLAN 2	     /* VLAN tags the parser walks */
 #define SL_MAX_IPV6_EXTHDR 8 /* IPv6 extension headers the parser walks */
 
@@ -21,6 +25,10 @@
 #define SL_F_FRAG_LATER 0x0004	/* a non-first fragment: no L4 header */
 #define SL_F_IPV4_OPTS 0x0008	/* IPv4 header carries options */
 #define SL_F_IPV6_EXT 0x0010	/* IPv6 extension headers were walked */
+
+/* sl_meta.commit: work a stage left for the commit program, done only when
+ * the packet leaves the chain accepted (stage.h, stage_leave). */
+#define SL_COMMIT_CT 0x01	/* a conntrack insert or state change */
 
 /* A stage's verdict for the trace and the final result. */
 enum sl_verdict {
@@ -60,7 +68,12 @@ struct sl_meta {
 	__u8 reason;	   /* final enum sl_drop_reason */
 	__u8 ct_state;	   /* SL_CT_* (shared/ct.h), set by a conntrack
 			    * stage; 0 when none ran */
-	__u32 pad2;
+	__u8 commit;	   /* SL_COMMIT_*: pending until the packet
+			    * leaves the chain accepted */
+	__u8 leave_act;	   /* the action it leaves with (XDP_PASS,
+			    * XDP_TX, TC_ACT_OK, ...), for the commit
+			    * program to return */
+	__u16 pad2;
 	struct sl_trace_rec trace[SL_MAX_STAGES];
 };
 _Static_assert(sizeof(struct sl_meta) == 64 + 8 * SL_MAX_STAGES, "sl_meta ABI");

@@ -6,7 +6,9 @@
  * with real TCP (socat echo servers on both ends):
  *  - client -> server:443 and server -> client:443 connect and echo, IPv4
  *    and IPv6 (the replies pass as established);
- *  - the same to port 5001 (listening too) never connects;
+ *  - the same to port 5001 (listening too) never connects, and leaves no
+ *    conntrack entry behind (the commit at the chain's end): checked with
+ *    nc each way, with the `created` counter and `sluice conntrack --all`;
  *  - a long-lived connection keeps working through a new generation
  *    (the table is the chain's), and `sluice conntrack` lists it
  *    established; `sluice stats` shows the conntrack counters.
@@ -54,7 +56,7 @@ static bool tcp_ok(const char *ns, const char *addr, int port, int timeout_ms)
 	return err == 0;
 }
 
-/* Entries of `sluice -j conntrack ARGS` with state `state`. */
+/* Entries of `sluice -j conntrack ARGS` with state `state` (NULL: any). */
 static int ct_count(struct e2e_rig *r, const char *args, const char *state)
 {
 	static char out[1 << 16];
@@ -72,7 +74,7 @@ static int ct_count(struct e2e_rig *r, const char *args, const char *state)
 	cJSON_ArrayForEach(e, doc) {
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "state");
 
-		n += cJSON_IsString(s) && !strcmp(s->valuestring, state);
+		n += !state || (cJSON_IsString(s) && !strcmp(s->valuestring, state));
 	}
 	cJSON_Delete(doc);
 	return n;
@@ -135,6 +137,49 @@ void test_ct_e2e(void)
 		ASSERT_TRUE(tcp_ok(r.server, CLI6, 443, 3000), "v6 to 443");
 		ASSERT_FALSE(tcp_ok(r.server, CLI4, 5001, 1000), "v4 to 5001 denied");
 		ASSERT_FALSE(tcp_ok(r.server, CLI6, 5001, 1000), "v6 to 5001 denied");
+	}
+	if (test__start_subtest("denied_leaves_no_entry")) {
+		/* Real TCP with nc, each way and each family: a connect the
+		 * firewall denies leaves no entry (dead ones included), one
+		 * it allows makes exactly one and echoes. */
+		const char *from[4] = { r.client, r.client, r.server, r.server };
+		const char *to[4] = { SRV4, SRV6, CLI4, CLI6 };
+		long long created0 = -1, created1 = -1;
+		char cmd_out[256], what[96], args[64];
+
+		ASSERT_TRUE(netns_have_tool("nc"), "nc (netcat-openbsd) installed");
+		st = e2e_stats(&r);
+		created0 = st ? ct_counter(st, "created") : -1;
+		cJSON_Delete(st);
+		for (i = 0; i < 4; i++) {
+			snprintf(what, sizeof(what), "denied connect to [%s]:5001", to[i]);
+			ASSERT_NEQ(netns_run(from[i], "nc -z -w 1 -p %d %s 5001", 41000 + i, to[i]),
+				   0, what);
+			snprintf(args, sizeof(args), "--all port %d", 41000 + i);
+			ASSERT_EQ(ct_count(&r, args, NULL), 0, what);
+		}
+		ASSERT_EQ(ct_count(&r, "--all port 5001", NULL), 0,
+			  "no entry for any denied connect (earlier subtests' too)");
+		st = e2e_stats(&r);
+		created1 = st ? ct_counter(st, "created") : -2;
+		cJSON_Delete(st);
+		ASSERT_EQ(created1, created0, "denied connects created nothing");
+		for (i = 0; i < 4; i++) {
+			snprintf(what, sizeof(what), "allowed connect to [%s]:443", to[i]);
+			cmd_out[0] = '\0';
+			ASSERT_EQ(netns_run_out(from[i], cmd_out, sizeof(cmd_out),
+						"printf ct-commit-%d | nc -N -w 3 -p %d %s 443", i,
+						42000 + i, to[i]),
+				  0, what);
+			snprintf(args, sizeof(args), "ct-commit-%d", i);
+			ASSERT_STREQ(cmd_out, args, what);
+			snprintf(args, sizeof(args), "--all port %d", 42000 + i);
+			ASSERT_EQ(ct_count(&r, args, NULL), 1, what);
+		}
+		st = e2e_stats(&r);
+		ASSERT_EQ(st ? ct_counter(st, "created") : -3, created1 + 4,
+			  "one entry per allowed connect");
+		cJSON_Delete(st);
 	}
 	if (test__start_subtest("across_generations")) {
 		fd = e2e_tcp_connect(r.client, SRV4, 443, 3000);

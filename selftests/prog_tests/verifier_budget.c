@@ -153,7 +153,8 @@ out:
 	fw_rig_close(&rig);
 }
 
-/* ct: the conntrack stage; no feature switches in its .rodata. */
+/* ct: the conntrack stage and its commit program (the chain's slot after
+ * the last stage); no feature switches in their .rodata. */
 static void load_ct_plane(bool tc)
 {
 	struct stage_shared sh = { .meta_fd = -1, .drops_fd = -1, .fw_counters_fd = -1 };
@@ -167,6 +168,7 @@ static void load_ct_plane(bool tc)
 
 	if (ASSERT_OK(ct_stage_load(&img, &sh, &g, 0, &so, NULL, &log), "ct_stage_load")) {
 		record(tc ? "ct_tc" : "ct", "ct_stage", NULL, so.prog_fd);
+		record(tc ? "ct_tc" : "ct", "ct_commit", NULL, so.commit_fd);
 		stage_obj_destroy(&so);
 	} else if (log) {
 		printf("%s\n", log);

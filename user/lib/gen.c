@@ -271,12 +271,18 @@ static int build_stages(struct stage_shared *sh, const struct spec *s, struct ge
 	return 0;
 }
 
+/* Slot i: stage i; slot nstages: the commit program of a stage that
+ * defers work to the chain's end (at most one stage has one: conntrack). */
 static int fill_chain(struct gen_build *b)
 {
-	uint32_t i;
+	uint32_t i, last = (uint32_t)b->nstages;
 
 	for (i = 0; i < b->nstages; i++)
 		if (bpf_map_update_elem(b->g.chain_fd, &i, &b->stages[i].prog_fd, BPF_ANY))
+			return -errno;
+	for (i = 0; i < b->nstages; i++)
+		if (b->stages[i].commit_fd > 0 &&
+		    bpf_map_update_elem(b->g.chain_fd, &last, &b->stages[i].commit_fd, BPF_ANY))
 			return -errno;
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The conntrack stage loader and the chain-level table's tools: expiry
- * sweep, walk, counters (docs/conntrack.md). */
+/* The conntrack stage loader (the stage and its commit program) and the
+ * chain-level table's tools: expiry sweep, walk, counters
+ * (docs/conntrack.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -87,6 +88,9 @@ int ct_stage_load(const struct ct_image *img, struct stage_shared *sh, struct st
 	out->pins[0].fd = bpf_map__fd(skel->maps.rodata);
 	out->npins = 1;
 	out->prog_fd = bpf_program__fd(skel->progs.ct_stage);
+	/* Flows are made only by packets the chain accepts: ct_commit, in
+	 * the chain's slot after the last stage (bpf/ct.bpf.c). */
+	out->commit_fd = bpf_program__fd(skel->progs.ct_commit);
 	out->skel = skel;
 	out->destroy = ct_skel_destroy;
 	return 0;

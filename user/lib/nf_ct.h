@@ -26,7 +26,8 @@ int ct_compile(const struct spec_conntrack *ct, const char *path, struct ct_imag
 
 /* Load the ct stage for chain position stage_idx of generation g, reusing
  * the shared chain maps, ct_table and ct_stats among them
- * (stage_shared_names; created when absent, their fds written back). A
+ * (stage_shared_names; created when absent, their fds written back).
+ * out->commit_fd is its commit program, for the chain's slot g->nstages. A
  * table that exists with another size than img->table_size is kept: its
  * size wins (changing it would drop every flow; docs/conntrack.md) and
  * *kept_size says so (may be NULL). On a verifier rejection *log gets the

@@ -23,6 +23,7 @@ void stage_obj_destroy(struct stage_obj *so)
 	so->skel = NULL;
 	so->npins = 0;
 	so->prog_fd = -1;
+	so->commit_fd = 0;
 }
 
 static int reuse_one(struct bpf_object *obj, const char *name, int fd)

@@ -46,6 +46,10 @@ struct stage_gen {
 /* A loaded stage: its program and the maps to pin in the generation dir. */
 struct stage_obj {
 	int prog_fd;
+	int commit_fd;	/* > 0: the program for the chain's slot nstages,
+			 * run when a packet leaves the chain accepted with
+			 * this stage's work pending (bpf/include/stage.h,
+			 * stage_leave); owned by skel */
 	void *skel;
 	void (*destroy)(void *skel);
 	struct {

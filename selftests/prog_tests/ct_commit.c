@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Conntrack commits only what the chain accepts (docs/conntrack.md, "The
+ * commit"): real frames through the real entry program, ct stage,
+ * firewall and ct_commit (BPF_PROG_TEST_RUN on a private generation), at
+ * XDP and at TC.
+ *  - a SYN the firewall denies leaves no entry, so the answerer's SYN+ACK
+ *    is invalid and dropped by "allow established, allow new 443, deny the
+ *    rest"; an allowed SYN makes exactly one entry;
+ *  - a denied SYN does not take over a closed flow's key (a reopen);
+ *  - a state change by a packet the firewall drops is not recorded (TCP
+ *    SYN+ACK, UDP first reply);
+ *  - an empty commit slot fails closed: what would open or change a flow
+ *    is dropped (missing_stage), what changes nothing passes;
+ *  - "cost": what the commit adds per packet (printed, not asserted).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "test_progs.h"
+#include "ct_run.h"
+#include "pkt.h"
+#include "shared/drop_reasons.h"
+
+#define CHAIN(hook, fns)                                                       \
+	"{'apiVersion':'sluice.dev/v1alpha1','kind':'NetworkFunctionChain',"   \
+	"'metadata':{'name':'t'},'spec':{'attach':[{'interface':'lo','hook':'" hook "'}]," \
+	"'functions':[" fns "]}}"
+
+#define CT_FN "{'name':'ct','type':'conntrack','tableSize':65536}"
+/* First match: packets from the "hostile" servers 10.0.0.9 and fd00::9
+ * are denied whatever their state; new TCP to 22 is denied outright; then
+ * "allow established and related, allow new to 443 (and DNS), deny the
+ * rest". */
+#define FW_FN                                                                  \
+	"{'name':'fw','type':'firewall','defaultAction':'deny','rules':["     \
+	"{'id':'from-9','action':'deny','src':['10.0.0.9/32','fd00::9/128']},"  \
+	"{'id':'ssh','action':'deny','proto':'tcp','dstPorts':[22],'state':['new']}," \
+	"{'id':'est','action':'allow','state':['established','related']},"   \
+	"{'id':'web','action':'allow','proto':'tcp','dstPorts':[443],'state':['new']}," \
+	"{'id':'dns','action':'allow','proto':'udp','dstPorts':[53],'state':['new']}]}"
+
+#define SYN PKT_TCP_SYN
+#define ACK PKT_TCP_ACK
+#define RST PKT_TCP_RST
+#define PSH PKT_TCP_PSH
+#define FIN PKT_TCP_FIN
+
+#define NOENT (-1)
+
+struct hook {
+	const char *name;
+	uint32_t pass, drop; /* the program's return values */
+};
+
+static const struct hook xdp = { "xdp", 2 /* XDP_PASS */, 1 /* XDP_DROP */ };
+static const struct hook tc = { "tc", 0 /* TC_ACT_OK */, 2 /* TC_ACT_SHOT */ };
+
+static uint64_t table_entries(struct ct_rig *r)
+{
+	struct ct_key k, nk;
+	uint64_t n = 0;
+
+	while (!bpf_map_get_next_key(r->table_fd, n ? &k : NULL, &nk)) {
+		k = nk;
+		n++;
+	}
+	return n;
+}
+
+struct cstep {
+	const char *what;
+	struct ct_p p;
+	uint8_t state;	 /* SL_CT_* the ct stage gives */
+	uint8_t verdict; /* SL_VERDICT_PASS or _DROP */
+	int pstate;	 /* the entry's state after, or NOENT */
+};
+
+static void run(struct ct_rig *r, const struct hook *h, const struct cstep *v, size_t n,
+		const char *name)
+{
+	char label[192];
+	struct sl_meta m;
+	struct ct_entry e;
+	uint32_t ret;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		snprintf(label, sizeof(label), "%s %s[%zu] %s", h->name, name, i, v[i].what);
+		err = ct_send(r, &v[i].p, &m, &ret);
+		if (!ASSERT_OK(err, label))
+			return;
+		ASSERT_EQ(m.ct_state, v[i].state, label);
+		ASSERT_EQ(m.verdict, v[i].verdict, label);
+		ASSERT_EQ(ret, v[i].verdict == SL_VERDICT_PASS ? h->pass : h->drop, label);
+		if (v[i].verdict == SL_VERDICT_PASS)
+			ASSERT_EQ(m.commit, 0, label); /* done on the way out */
+		err = ct_lookup(r, &v[i].p, &e);
+		if (v[i].pstate == NOENT) {
+			ASSERT_EQ(err, -ENOENT, label);
+			continue;
+		}
+		if (!ASSERT_OK(err, label))
+			continue;
+		ASSERT_EQ(e.state, v[i].pstate, label);
+	}
+}
+
+#define RUN(r, h, v) run(r, h, v, sizeof(v) / sizeof(v[0]), #v)
+
+static struct ct_p tcp(int fam, const char *src, const char *dst, uint16_t sp, uint16_t dp,
+		       uint8_t flags)
+{
+	return (struct ct_p){ .family = fam, .proto = IPPROTO_TCP, .src = src, .dst = dst,
+			      .sport = sp, .dport = dp, .flags = flags };
+}
+
+static struct ct_p udp(int fam, const char *src, const char *dst, uint16_t sp, uint16_t dp)
+{
+	return (struct ct_p){ .family = fam, .proto = IPPROTO_UDP, .src = src, .dst = dst,
+			      .sport = sp, .dport = dp };
+}
+
+static void chain_case(struct ct_rig *r, const struct hook *h, int fam)
+{
+	const char *C = fam == 4 ? "10.0.0.1" : "fd00::1";
+	const char *S = fam == 4 ? "10.0.0.2" : "fd00::2";
+	const char *H = fam == 4 ? "10.0.0.9" : "fd00::9"; /* denied source */
+	uint64_t created0 = ct_stat_get(r, CT_STAT_CREATED), n0 = table_entries(r);
+	uint64_t reused0 = ct_stat_get(r, CT_STAT_REUSED);
+	struct ct_entry before, after;
+	const struct cstep ssh[] = {
+		{ "SYN to 22: denied, no entry", tcp(fam, C, S, 40000, 22, SYN),
+		  SL_CT_NEW, SL_VERDICT_DROP, NOENT },
+		{ "SYN again: the same", tcp(fam, C, S, 40000, 22, SYN),
+		  SL_CT_NEW, SL_VERDICT_DROP, NOENT },
+		{ "the answerer's SYN+ACK: invalid, dropped", tcp(fam, S, C, 22, 40000, SYN | ACK),
+		  SL_CT_INVALID, SL_VERDICT_DROP, NOENT },
+		{ "the opener's ACK: invalid, dropped", tcp(fam, C, S, 40000, 22, ACK),
+		  SL_CT_INVALID, SL_VERDICT_DROP, NOENT },
+		{ "the answerer's data: invalid, dropped", tcp(fam, S, C, 22, 40000, PSH | ACK),
+		  SL_CT_INVALID, SL_VERDICT_DROP, NOENT },
+	};
+	const struct cstep web[] = {
+		{ "SYN to 443: allowed, one entry", tcp(fam, C, S, 40000, 443, SYN),
+		  SL_CT_NEW, SL_VERDICT_PASS, CT_S_TCP_SYN_SENT },
+		{ "SYN+ACK", tcp(fam, S, C, 443, 40000, SYN | ACK),
+		  SL_CT_ESTABLISHED, SL_VERDICT_PASS, CT_S_TCP_SYN_RECV },
+		{ "ACK", tcp(fam, C, S, 40000, 443, ACK),
+		  SL_CT_ESTABLISHED, SL_VERDICT_PASS, CT_S_TCP_ESTABLISHED },
+		{ "data", tcp(fam, S, C, 443, 40000, PSH | ACK),
+		  SL_CT_ESTABLISHED, SL_VERDICT_PASS, CT_S_TCP_ESTABLISHED },
+		{ "RST from the server", tcp(fam, S, C, 443, 40000, RST),
+		  SL_CT_ESTABLISHED, SL_VERDICT_PASS, CT_S_TCP_CLOSE },
+	};
+	/* The closed flow's key reopened by the server's SYN (new, not to
+	 * 443: denied): no takeover, so the client's SYN+ACK is no answer. */
+	const struct cstep reopen[] = {
+		{ "server's SYN on the closed key: denied, no takeover",
+		  tcp(fam, S, C, 443, 40000, SYN), SL_CT_NEW, SL_VERDICT_DROP, CT_S_TCP_CLOSE },
+		{ "client's SYN+ACK to it: invalid, dropped",
+		  tcp(fam, C, S, 40000, 443, SYN | ACK), SL_CT_INVALID, SL_VERDICT_DROP,
+		  CT_S_TCP_CLOSE },
+		{ "client's SYN reopens it: allowed", tcp(fam, C, S, 40000, 443, SYN),
+		  SL_CT_NEW, SL_VERDICT_PASS, CT_S_TCP_SYN_SENT },
+	};
+	/* State changes by packets the firewall drops are not recorded. */
+	const struct cstep step[] = {
+		{ "SYN to the hostile server's 443: allowed", tcp(fam, C, H, 40001, 443, SYN),
+		  SL_CT_NEW, SL_VERDICT_PASS, CT_S_TCP_SYN_SENT },
+		{ "its SYN+ACK: established to ct, denied by from-9: no syn_recv",
+		  tcp(fam, H, C, 443, 40001, SYN | ACK), SL_CT_ESTABLISHED, SL_VERDICT_DROP,
+		  CT_S_TCP_SYN_SENT },
+		{ "the client's ACK: nothing answered, invalid", tcp(fam, C, H, 40001, 443, ACK),
+		  SL_CT_INVALID, SL_VERDICT_DROP, CT_S_TCP_SYN_SENT },
+		{ "UDP to its 53: allowed", udp(fam, C, H, 5353, 53),
+		  SL_CT_NEW, SL_VERDICT_PASS, CT_S_UDP },
+		{ "its reply: denied, the flow stays unanswered", udp(fam, H, C, 53, 5353),
+		  SL_CT_ESTABLISHED, SL_VERDICT_DROP, CT_S_UDP },
+		{ "the client's next datagram: still new", udp(fam, C, H, 5353, 53),
+		  SL_CT_NEW, SL_VERDICT_PASS, CT_S_UDP },
+	};
+	struct ct_p flow = tcp(fam, C, S, 40000, 443, 0);
+
+	RUN(r, h, ssh);
+	ASSERT_EQ(ct_stat_get(r, CT_STAT_CREATED) - created0, 0, "denied SYNs create nothing");
+	ASSERT_EQ(table_entries(r) - n0, 0, "denied SYNs: no entry in the table");
+	RUN(r, h, web);
+	ASSERT_EQ(ct_stat_get(r, CT_STAT_CREATED) - created0, 1, "one SYN allowed: one created");
+	ASSERT_EQ(table_entries(r) - n0, 1, "one SYN allowed: one entry");
+	ASSERT_OK(ct_lookup(r, &flow, &before), "closed flow");
+	RUN(r, h, reopen);
+	ASSERT_OK(ct_lookup(r, &flow, &after), "reopened flow");
+	ASSERT_NEQ(after.created_ns, before.created_ns, "the allowed reopen made a new flow");
+	ASSERT_EQ(ct_stat_get(r, CT_STAT_REUSED) - reused0, 1, "one takeover (the allowed one)");
+	{
+		/* the reopened flow's opener is the client: the server's
+		 * SYN+ACK answers it */
+		struct ct_p sa = tcp(fam, S, C, 443, 40000, SYN | ACK);
+		struct sl_meta m;
+
+		ASSERT_OK(ct_send(r, &sa, &m, NULL), "answer to the reopen");
+		ASSERT_EQ(m.ct_state, SL_CT_ESTABLISHED, "answer to the reopen: established");
+		ASSERT_EQ(m.verdict, SL_VERDICT_PASS, "answer to the reopen passes");
+	}
+	RUN(r, h, step);
+	{
+		struct ct_p u = udp(fam, C, H, 5353, 53);
+		struct ct_entry e;
+
+		if (ASSERT_OK(ct_lookup(r, &u, &e), "udp flow"))
+			ASSERT_EQ(e.flags & CT_F_SEEN_REPLY, 0, "the dropped reply is not seen");
+	}
+	ASSERT_EQ(ct_stat_get(r, CT_STAT_CREATED) - created0, 3, "created: 443, hostile 443, udp");
+	ASSERT_EQ(table_entries(r) - n0, 3, "three entries");
+	ASSERT_EQ(ct_stat_get(r, CT_STAT_INSERT_FULL), 0, "no insert refused");
+	ASSERT_EQ(ct_stat_get(r, CT_STAT_INSERT_BUSY), 0, "no contention");
+}
+
+static void chain_hook(const struct hook *h, const char *spec)
+{
+	struct ct_rig r;
+
+	if (!ASSERT_OK(ct_rig_open(&r, spec), h->name))
+		goto out;
+	chain_case(&r, h, 4);
+	chain_case(&r, h, 6);
+out:
+	ct_rig_close(&r);
+}
+
+/* The chain's commit slot emptied by hand: whatever needs the commit is
+ * dropped (missing_stage) and leaves nothing; what needs none passes. */
+static void missing_commit(void)
+{
+	struct ct_p c = tcp(4, "10.0.0.1", "10.0.0.2", 41000, 443, SYN);
+	struct ct_p d = tcp(4, "10.0.0.1", "10.0.0.2", 41001, 443, SYN);
+	struct ct_rig r;
+	struct sl_meta m;
+	struct ct_entry e;
+	uint32_t ret, slot = 2; /* ct, fw: the commit is slot 2 */
+	int chain = -1;
+
+	if (!ASSERT_OK(ct_rig_open(&r, CHAIN("xdp", CT_FN "," FW_FN)), "rig"))
+		goto out;
+	ct_send(&r, &c, &m, NULL);
+	c = ct_rev(&c, SYN | ACK);
+	ct_send(&r, &c, &m, NULL);
+	c = ct_rev(&c, ACK);
+	ct_send(&r, &c, &m, NULL);
+	if (!ASSERT_OK(ct_lookup(&r, &c, &e), "flow") ||
+	    !ASSERT_EQ(e.state, CT_S_TCP_ESTABLISHED, "established"))
+		goto out;
+	chain = ct_rig_map(&r, "sl_chain");
+	if (!ASSERT_GE(chain, 0, "sl_chain") ||
+	    !ASSERT_OK(bpf_map_delete_elem(chain, &slot), "empty the commit slot"))
+		goto out;
+	c.flags = PSH | ACK;
+	ASSERT_OK(ct_send(&r, &c, &m, &ret), "data");
+	ASSERT_EQ(m.verdict, SL_VERDICT_PASS, "data needs no commit: passes");
+	ASSERT_EQ(ret, xdp.pass, "data: XDP_PASS");
+	ASSERT_OK(ct_send(&r, &d, &m, &ret), "new SYN");
+	ASSERT_EQ(m.verdict, SL_VERDICT_DROP, "SYN without a commit: dropped");
+	ASSERT_EQ(m.reason, SL_DROP_TAIL_CALL, "as missing_stage");
+	ASSERT_EQ(ret, xdp.drop, "SYN: XDP_DROP");
+	ASSERT_EQ(ct_lookup(&r, &d, &e), -ENOENT, "and no entry");
+	c.flags = FIN | ACK;
+	ASSERT_OK(ct_send(&r, &c, &m, &ret), "FIN");
+	ASSERT_EQ(m.verdict, SL_VERDICT_DROP, "a state change without a commit: dropped");
+	if (ASSERT_OK(ct_lookup(&r, &c, &e), "flow after"))
+		ASSERT_EQ(e.state, CT_S_TCP_ESTABLISHED, "still established");
+out:
+	if (chain >= 0)
+		close(chain);
+	ct_rig_close(&r);
+}
+
+/* ns of one run of p through the chain (the kernel's figure). */
+static int run_ns(struct ct_rig *r, const struct ct_p *p, uint32_t repeat, uint32_t *ns)
+{
+	uint8_t buf[256];
+	int n = ct_frame(p, buf, sizeof(buf));
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .repeat = repeat);
+
+	if (n < 0)
+		return n;
+	opts.data_size_in = (uint32_t)n;
+	if (bpf_prog_test_run_opts(r->gp.entry_fd, &opts))
+		return -errno;
+	*ns = opts.duration;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define COST_N 3000
+
+/* What the commit costs: medians over COST_N distinct flows, one run each
+ * (a flow opens, or changes, once), taken in turns so that the machine's
+ * noise falls on all alike; and one established packet repeated. */
+static void cost(void)
+{
+	static uint32_t open_ok[COST_N], open_deny[COST_N], step_ok[COST_N], same[COST_N];
+	char src[COST_N][24];
+	struct ct_rig r;
+	uint32_t i, est = 0, first = 0, bad = 0;
+	struct ct_p p;
+
+	if (!ASSERT_OK(ct_rig_open(&r, CHAIN("xdp", CT_FN "," FW_FN)), "rig"))
+		goto out;
+	for (i = 0; i < COST_N; i++) {
+		snprintf(src[i], sizeof(src[i]), "10.8.%u.%u", i >> 8, i & 0xff);
+		/* a new TCP flow accepted: the stage records, ct_commit inserts */
+		p = tcp(4, src[i], "10.0.0.2", 50000, 443, SYN);
+		bad += !!run_ns(&r, &p, 1, &open_ok[i]);
+		/* a new TCP flow denied: nothing to commit */
+		p.dport = 22;
+		bad += !!run_ns(&r, &p, 1, &open_deny[i]);
+		/* a UDP flow's first reply: a state change, committed */
+		p = udp(4, src[i], "10.0.0.2", 5000, 53);
+		bad += !!run_ns(&r, &p, 1, &first);
+		p = ct_rev(&p, 0);
+		bad += !!run_ns(&r, &p, 1, &step_ok[i]);
+		/* its second reply: no change, no commit */
+		bad += !!run_ns(&r, &p, 1, &same[i]);
+	}
+	/* flow 0 (syn_sent) established: SYN+ACK, ACK, then data */
+	p = tcp(4, "10.0.0.2", src[0], 443, 50000, SYN | ACK);
+	bad += !!run_ns(&r, &p, 1, &est);
+	p = ct_rev(&p, ACK);
+	bad += !!run_ns(&r, &p, 1, &est);
+	p.flags = PSH | ACK;
+	bad += !!run_ns(&r, &p, 200000, &est);
+	ASSERT_EQ(bad, 0, "runs");
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_CREATED), 2 * COST_N, "created: the accepted flows");
+	qsort(open_ok, COST_N, sizeof(open_ok[0]), cmp_u32);
+	qsort(open_deny, COST_N, sizeof(open_deny[0]), cmp_u32);
+	qsort(step_ok, COST_N, sizeof(step_ok[0]), cmp_u32);
+	qsort(same, COST_N, sizeof(same[0]), cmp_u32);
+	printf("    cost (ct, fw at XDP; medians of %d, ns/packet): new TCP accepted %u, "
+	       "new TCP denied %u, UDP first reply (state change) %u, UDP reply (no change) %u, "
+	       "established TCP (repeat 200000) %u\n",
+	       COST_N, open_ok[COST_N / 2], open_deny[COST_N / 2], step_ok[COST_N / 2],
+	       same[COST_N / 2], est);
+out:
+	ct_rig_close(&r);
+}
+
+void test_ct_commit(void)
+{
+	if (test__start_subtest("xdp"))
+		chain_hook(&xdp, CHAIN("xdp", CT_FN "," FW_FN));
+	if (test__start_subtest("tc"))
+		chain_hook(&tc, CHAIN("tc-ingress", CT_FN "," FW_FN));
+	if (test__start_subtest("missing_commit"))
+		missing_commit();
+	if (test__start_subtest("cost"))
+		cost();
+}
