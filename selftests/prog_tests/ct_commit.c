@@ -9,6 +9,8 @@
  *  - a denied SYN does not take over a closed flow's key (a reopen);
  *  - a state change by a packet the firewall drops is not recorded (TCP
  *    SYN+ACK, UDP first reply);
+ *  - a drop two stages later leaves nothing; audit mode, conntrack last
+ *    or alone commit;
  *  - an empty commit slot fails closed: what would open or change a flow
  *    is dropped (missing_stage), what changes nothing passes;
  *  - "cost": what the commit adds per packet (printed, not asserted).
@@ -277,6 +279,46 @@ out:
 	ct_rig_close(&r);
 }
 
+/* One SYN through a chain: its final verdict, and whether it left a flow. */
+static void one_syn(const char *spec, uint8_t verdict, bool entry, const char *name)
+{
+	struct ct_p c = tcp(4, "10.0.0.1", "10.0.0.2", 43000, 22, SYN);
+	struct ct_rig r;
+	struct sl_meta m;
+	struct ct_entry e;
+	uint32_t ret;
+
+	if (!ASSERT_OK(ct_rig_open(&r, spec), name))
+		goto out;
+	if (!ASSERT_OK(ct_send(&r, &c, &m, &ret), name))
+		goto out;
+	ASSERT_EQ(m.verdict, verdict, name);
+	ASSERT_EQ(ret, verdict == SL_VERDICT_PASS ? xdp.pass : xdp.drop, name);
+	ASSERT_EQ(ct_lookup(&r, &c, &e), entry ? 0 : -ENOENT, name);
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_CREATED), entry ? 1 : 0, name);
+	if (entry)
+		ASSERT_EQ(e.state, CT_S_TCP_SYN_SENT, name);
+out:
+	ct_rig_close(&r);
+}
+
+/* The drop two stages after conntrack; a firewall in audit mode lets the
+ * packet through, so its flow is committed; conntrack last. */
+static void other_chains(void)
+{
+	one_syn(CHAIN("xdp", CT_FN ","
+			     "{'name':'fw1','type':'firewall','defaultAction':'allow'},"
+			     "{'name':'fw2','type':'firewall','defaultAction':'allow','rules':["
+			     "{'id':'ssh','action':'deny','proto':'tcp','dstPorts':[22]}]}"),
+		SL_VERDICT_DROP, false, "dropped by the third stage: no flow");
+	one_syn(CHAIN("xdp", CT_FN ","
+			     "{'name':'fw','type':'firewall','defaultAction':'deny','audit':true}"),
+		SL_VERDICT_PASS, true, "audit mode passes it: a flow");
+	one_syn(CHAIN("xdp", "{'name':'fw','type':'firewall','defaultAction':'allow'}," CT_FN),
+		SL_VERDICT_PASS, true, "conntrack last: a flow");
+	one_syn(CHAIN("xdp", CT_FN), SL_VERDICT_PASS, true, "conntrack alone: a flow");
+}
+
 /* ns of one run of p through the chain (the kernel's figure). */
 static int run_ns(struct ct_rig *r, const struct ct_p *p, uint32_t repeat, uint32_t *ns)
 {
@@ -359,6 +401,8 @@ void test_ct_commit(void)
 		chain_hook(&xdp, CHAIN("xdp", CT_FN "," FW_FN));
 	if (test__start_subtest("tc"))
 		chain_hook(&tc, CHAIN("tc-ingress", CT_FN "," FW_FN));
+	if (test__start_subtest("other_chains"))
+		other_chains();
 	if (test__start_subtest("missing_commit"))
 		missing_commit();
 	if (test__start_subtest("cost"))
