@@ -11,8 +11,9 @@
  * ct_commit, this object's second program, which the chain runs only when
  * the packet leaves it accepted (stage.h, stage_leave): a SYN the firewall
  * drops leaves no flow behind. What the stage still writes itself, for a
- * packet that fits a live flow and changes none of its state: the expiry
- * refresh and the flow's packet and byte counts (as Linux does).
+ * packet that fits a live flow: the flow's packet and byte counts, and
+ * when the packet changes none of its state, the expiry refresh (as Linux
+ * does).
  */
 #include "stage.h"
 #include "ct_maps.h"
