@@ -306,6 +306,11 @@ void test_sluiced_restart(void)
 	printf("    %d restarts in %.1f s (%d SIGKILL, %d SIGTERM with exit 0), slowest stop-start-ready %.0f ms\n",
 	       RESTARTS, (e2e_now_ns() - t0) / 1e9, nkill, nterm, t_ready_max / 1e6);
 	e2e_sleep_ms(300);
+	/* Restarts can be quicker than the traffic needs to mean something
+	 * (8 s for 100 here): keep it going until the pinger has sent enough,
+	 * at most 30 s more. */
+	for (i = 0; i < 300 && __atomic_load_n(&s->ping_sent, __ATOMIC_RELAXED) <= 1000; i++)
+		e2e_sleep_ms(100);
 	atomic_store(&s->stop, true);
 	pthread_join(tp, NULL);
 	pthread_join(tq, NULL);
