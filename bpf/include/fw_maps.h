@@ -46,26 +46,6 @@ FW_MAP_MM(fw_rule_ids, struct fw_rule_id);
 FW_MAP_RO(fw_lpm6, BPF_MAP_TYPE_HASH, struct fw_lpm6_key, struct fw_lpm6_val);
 FW_MAP_RO(fw_lpm6_lens, BPF_MAP_TYPE_ARRAY, __u32, struct fw_lpm6_len);
 
-/* Shared by every firewall function of the chain and every generation
- * (pinned at the chain root, handed in with bpf_map__reuse_fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FW_COUNTER_SLOTS);
-	__type(key, __u32);
-	__type(value, struct sl_counter);
-} fw_counters SEC(".maps");
-
-static __always_inline void fw_count(__u32 slot, __u32 bytes)
-{
-	struct sl_counter *c;
-
-	if (!slot) /* slot 0: no counter assigned */
-		return;
-	c = bpf_map_lookup_elem(&fw_counters, &slot);
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
-}
+#include "fw_counters.h"
 
 #endif

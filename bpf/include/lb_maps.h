@@ -51,24 +51,11 @@ struct {
 	__type(value, struct lb_nat);
 } lb_rev SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FW_COUNTER_SLOTS);
-	__type(key, __u32);
-	__type(value, struct sl_counter);
-} fw_counters SEC(".maps");
+#include "fw_counters.h"
 
 static __always_inline void lb_count(__u32 slot, __u32 bytes)
 {
-	struct sl_counter *c;
-
-	if (!slot)
-		return;
-	c = bpf_map_lookup_elem(&fw_counters, &slot);
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
+	fw_count(slot, bytes);
 }
 
 #endif

@@ -196,10 +196,11 @@ struct fw_rule_id {
 };
 _Static_assert(sizeof(struct fw_rule_id) == FW_RULE_ID_LEN, "fw_rule_id ABI");
 
-/* Shared, pinned per-CPU counters (map fw_counters, PERCPU_ARRAY of
- * struct sl_counter). Userspace gives every (function, rule id) a slot that
- * stays the same across generations, so the counters survive them; slot 0
- * is never used. */
+/* Shared, pinned counters (map fw_counters, a flat ARRAY of struct
+ * sl_counter with FW_COUNTER_SLOTS per possible CPU, CPU-major: CPU c's
+ * counter of slot s is element c * FW_COUNTER_SLOTS + s). Userspace gives
+ * every (function, rule id) a slot that stays the same across generations,
+ * so the counters survive them; slot 0 is never used. */
 #define FW_COUNTER_SLOTS (3 * 100000 + 1024)
 
 /* Cap on atoms scanned per packet: a safety net for the verifier and the

@@ -55,10 +55,20 @@ void fw_rig_close(struct fw_rig *r)
 	r->percpu = NULL;
 }
 
+/* fw_counters is flat, a part per CPU (bpf/include/fw_counters.h): one
+ * element per CPU, without mapping the whole map for every check. */
 static int zero_slot(struct fw_rig *r, uint32_t slot)
 {
-	memset(r->percpu, 0, (size_t)r->ncpus * sizeof(struct sl_counter));
-	return bpf_map_update_elem(r->sh.fw_counters_fd, &slot, r->percpu, 0) ? -errno : 0;
+	struct sl_counter zero = {};
+	uint32_t k;
+	int cpu;
+
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		k = (uint32_t)cpu * FW_COUNTER_SLOTS + slot;
+		if (bpf_map_update_elem(r->sh.fw_counters_fd, &k, &zero, 0))
+			return -errno;
+	}
+	return 0;
 }
 
 int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log)
@@ -138,15 +148,17 @@ int fw_rig_run(struct fw_rig *r, const struct fw_ref_pkt *p, struct sl_meta *met
 
 int fw_rig_counter(struct fw_rig *r, uint32_t slot, uint64_t *packets, uint64_t *bytes)
 {
-	const struct sl_counter *c = r->percpu;
-	int i;
+	struct sl_counter c;
+	uint32_t k;
+	int cpu;
 
-	if (bpf_map_lookup_elem(r->sh.fw_counters_fd, &slot, r->percpu))
-		return -errno;
 	*packets = *bytes = 0;
-	for (i = 0; i < r->ncpus; i++) {
-		*packets += c[i].packets;
-		*bytes += c[i].bytes;
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		k = (uint32_t)cpu * FW_COUNTER_SLOTS + slot;
+		if (bpf_map_lookup_elem(r->sh.fw_counters_fd, &k, &c))
+			return -errno;
+		*packets += c.packets;
+		*bytes += c.bytes;
 	}
 	return 0;
 }

@@ -300,7 +300,7 @@ void test_fw_scale(void)
 	if (!rig_ok)
 		goto out;
 	{
-		/* The chain's shared maps (fw_counters: 301024 per-CPU slots)
+		/* The chain's shared maps (fw_counters: 301024 slots per CPU)
 		 * are made once per chain, not per apply: not timed. */
 		struct spec_firewall none = { .default_action = SPEC_ACT_ALLOW };
 		struct fw_image empty;

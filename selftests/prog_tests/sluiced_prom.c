@@ -129,9 +129,9 @@ void test_sluiced_prom(void)
 	ASSERT_EQ(deny_agent, deny_cli, "exposition: deny-9090 = sluice stats");
 	ASSERT_EQ(sd_metric(out, "sluice_dropped_packets_total{chain=\"" CHAIN "\",reason=\"firewall_deny\"}"),
 		  deny_cli, "exposition: drops by reason");
-	ASSERT_GT(sd_metric(out, "sluice_map_max_entries{chain=\"" CHAIN "\",owner=\"chain\",map=\"fw_counters\",type=\"percpu_array\"}"),
+	ASSERT_GT(sd_metric(out, "sluice_map_max_entries{chain=\"" CHAIN "\",owner=\"chain\",map=\"fw_counters\",type=\"array\"}"),
 		  300000, "exposition: fw_counters capacity");
-	ASSERT_EQ(sd_metric(out, "sluice_map_entries{chain=\"" CHAIN "\",owner=\"chain\",map=\"fw_counters\",type=\"percpu_array\"}"),
+	ASSERT_EQ(sd_metric(out, "sluice_map_entries{chain=\"" CHAIN "\",owner=\"chain\",map=\"fw_counters\",type=\"array\"}"),
 		  6, "exposition: fw_counters slots in use (5 rules + default)");
 	ASSERT_EQ(sd_metric(out, "sluice_map_entries{chain=\"" CHAIN "\",owner=\"generation\",map=\"sl_chain\",type=\"prog_array\"}"),
 		  1, "exposition: one stage in sl_chain");

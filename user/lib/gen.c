@@ -25,6 +25,7 @@
 #include "strmap.h"
 #include "nf.h"
 #include "shared/fw.h"
+#include "fw_counters.h"
 #include "entry.skel.h"
 #include "shared/meta.h"
 
@@ -200,21 +201,7 @@ out:
 
 static int slots_zero(int fd, const uint32_t *slots, size_t n)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	void *zero;
-	size_t i;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return ncpu ?: -EINVAL;
-	zero = calloc(ncpu, sizeof(struct sl_counter));
-	if (!zero)
-		return -ENOMEM;
-	for (i = 0; i < n && !err; i++)
-		if (bpf_map_update_elem(fd, &slots[i], zero, BPF_ANY))
-			err = -errno;
-	free(zero);
-	return err;
+	return fw_counters_zero(fd, slots, n);
 }
 
 /* Compile every function through its type's ops. */

@@ -16,6 +16,7 @@
 #include "nf_flow.h"
 #include "history.h"
 #include "shared/fw.h"
+#include "fw_counters.h"
 
 int metrics_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64)
 {
@@ -41,47 +42,7 @@ int metrics_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64)
 
 struct sl_counter *metrics_fw_counters(int fd)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint32_t *keys = NULL, batch = 0, n, i, total = 0;
-	struct sl_counter *sum = NULL, *vals = NULL;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	const uint32_t chunk = 16384;
-	bool first = true;
-	int cpu, err;
-
-	if (fd < 0 || ncpu <= 0)
-		return NULL;
-	sum = calloc(FW_COUNTER_SLOTS, sizeof(*sum));
-	keys = calloc(chunk, sizeof(*keys));
-	vals = calloc((size_t)chunk * ncpu, sizeof(*vals));
-	if (!sum || !keys || !vals)
-		goto fail;
-	for (;;) {
-		n = chunk;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &n, &opts);
-		first = false;
-		if (err && errno != ENOENT)
-			goto fail;
-		for (i = 0; i < n; i++) {
-			if (keys[i] >= FW_COUNTER_SLOTS)
-				continue;
-			for (cpu = 0; cpu < ncpu; cpu++) {
-				sum[keys[i]].packets += vals[(size_t)i * ncpu + cpu].packets;
-				sum[keys[i]].bytes += vals[(size_t)i * ncpu + cpu].bytes;
-			}
-		}
-		total += n;
-		if (err || total >= FW_COUNTER_SLOTS)
-			break;
-	}
-	free(keys);
-	free(vals);
-	return sum;
-fail:
-	free(sum);
-	free(keys);
-	free(vals);
-	return NULL;
+	return fd < 0 ? NULL : fw_counters_sum(fd);
 }
 
 /* Counts of frozen maps, by map id: their contents never change. */
@@ -271,6 +232,8 @@ static int map_usage(const struct chain *c, int fd, const char *name, uint32_t g
 		for (k = 0; k < info.max_entries && k < 4096; k++)
 			m->entries += !bpf_map_lookup_elem(fd, &k, &v);
 	} else if (!strcmp(name, "fw_counters")) {
+		/* one part per CPU: the capacity is the slots */
+		m->max_entries = FW_COUNTER_SLOTS;
 		m->entries = counter_slots_used(c);
 	} else {
 		m->entries = info.max_entries;

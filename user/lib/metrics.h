@@ -16,7 +16,7 @@
 /* Sum the per-CPU value at key: n_u64 counters per CPU. */
 int metrics_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64);
 /* Every slot of fw_counters summed over CPUs (FW_COUNTER_SLOTS entries),
- * batched; NULL on failure. free() it. */
+ * through one mapping; NULL on failure. free() it. */
 struct sl_counter *metrics_fw_counters(int fd);
 
 struct metrics_map {

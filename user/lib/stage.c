@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "stage.h"
+#include "fw_counters.h"
 
 /* Names of the extra chain-level maps (struct stage_shared.extra_fd). */
 const char *const stage_shared_names[STAGE_MAX_EXTRA] = {
@@ -24,6 +25,18 @@ void stage_obj_destroy(struct stage_obj *so)
 	so->npins = 0;
 	so->prog_fd = -1;
 	so->commit_fd = 0;
+}
+
+/* The first stage that uses fw_counters creates it: one flat array with a
+ * part per possible CPU (bpf/include/fw_counters.h), sized here. */
+static int size_counters(struct bpf_object *obj, int fd)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "fw_counters");
+	long n = fw_counters_entries();
+
+	if (fd >= 0 || !map)
+		return 0;
+	return n < 0 ? (int)n : bpf_map__set_max_entries(map, (uint32_t)n);
 }
 
 static int reuse_one(struct bpf_object *obj, const char *name, int fd)
@@ -50,6 +63,8 @@ int stage_reuse_maps(struct bpf_object *obj, const struct stage_shared *sh,
 		err = reuse_one(obj, "sl_drops", sh->drops_fd);
 	if (!err)
 		err = reuse_one(obj, "fw_counters", sh->fw_counters_fd);
+	if (!err)
+		err = size_counters(obj, sh->fw_counters_fd);
 	for (i = 0; !err && i < STAGE_MAX_EXTRA && stage_shared_names[i]; i++)
 		err = reuse_one(obj, stage_shared_names[i], sh->extra_fd[i] ?: -1);
 	if (!err && g)
