@@ -43,8 +43,7 @@ static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
  * fw_cand[0, natoms). Indexes are looked up most selective first, and not
  * at all once the list in hand is short. v6 is a constant at each call
  * site: each family gets its own code. */
-static __always_inline __u32 fw_pick(struct fw_scan *s, const struct sl_meta *meta,
-				     const int v6)
+static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6)
 {
 	const volatile struct fw_fam_cfg *fc = v6 ? &fw_cfg.f6 : &fw_cfg.f4;
 	__u32 best = fc->natoms, leaf, i;
@@ -62,8 +61,7 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const struct sl_meta *me
 				continue;
 			leaf = fw_port_class(s->dport);
 		} else if (v6) {
-			/* the hash keys are in network order */
-			a = f == FW_IDX_SRC ? meta->saddr : meta->daddr;
+			a = f == FW_IDX_SRC ? s->saddr : s->daddr;
 			leaf = (__u32)fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
 		} else {
 			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0])
@@ -103,7 +101,7 @@ int fw_stage(SL_CTX *ctx)
 	else
 		s.ports = FW_PORTS_NONE;
 
-	len = meta->family == 4 ? fw_pick(&s, meta, 0) : fw_pick(&s, meta, 1);
+	len = meta->family == 4 ? fw_pick(&s, 0) : fw_pick(&s, 1);
 	if (len > FW_MAX_SCAN)
 		s.res = FW_RES_ERROR;
 	else if (meta->family == 4)

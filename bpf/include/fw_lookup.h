@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The firewall's three indexes: address class (IPv4 compressed DIR-16-8-8, IPv6
- * binary search over prefix lengths) and destination port class. Each
+/* The firewall's three indexes: address class (IPv4 compressed DIR-16-8-8,
+ * IPv6 the same nodes ending in prefix tails) and destination port class. Each
  * returns the class, or FW_CLS_NONE when a lookup failed (the image is
  * inconsistent): the caller then ignores that index, never guesses. */
 #ifndef SLUICE_FW_LOOKUP_H
@@ -27,11 +27,12 @@ static __always_inline int fw_entry(void *map, __u32 e, __u32 *v)
 	return 0;
 }
 
-/* Entry E of fw_lpm4 (a root entry or a node's external run). */
-static __always_inline int fw_lpm4_entry(__u32 e, __u32 *v)
+/* Entry E of fw_lpm4 or fw_lpm6 (a root entry or a node's external run):
+ * both are arrays of 64-byte elements of 16 entries. */
+static __always_inline int fw_lpm_entry(void *map, __u32 e, __u32 *v)
 {
 	__u32 k = e / FW_LPM4_ELEM_ENTRIES;
-	union fw_lpm4_elem *el = bpf_map_lookup_elem(&fw_lpm4, &k);
+	union fw_lpm4_elem *el = bpf_map_lookup_elem(map, &k);
 
 	if (!el)
 		return -1;
@@ -50,9 +51,9 @@ static __always_inline __u32 fw_popcount64(__u64 x)
 
 /* Entry i (0..255) of the chunk node n stands for (shared/fw.h): one cache
  * line, unless the node keeps its runs outside. */
-static __always_inline int fw_lpm4_node(__u32 n, __u32 i, __u32 *v)
+static __always_inline int fw_lpm_node(void *map, __u32 n, __u32 i, __u32 *v)
 {
-	union fw_lpm4_elem *el = bpf_map_lookup_elem(&fw_lpm4, &n);
+	union fw_lpm4_elem *el = bpf_map_lookup_elem(map, &n);
 	__u32 w = (i >> 6) & 3, r, cnt;
 
 	if (!el)
@@ -62,12 +63,15 @@ static __always_inline int fw_lpm4_node(__u32 n, __u32 i, __u32 *v)
 	r = ((cnt & ~0xffu) >> (w * 8)) & 0xff;
 	r += fw_popcount64(el->node.bm[w] & ((2ULL << (i & 63)) - 1)) - 1;
 	if (cnt & FW_LPM4_NODE_EXT)
-		return fw_lpm4_entry(el->node.v[0] + r, v);
+		return fw_lpm_entry(map, el->node.v[0] + r, v);
 	if (r >= FW_LPM4_NODE_INLINE)
 		return -1;
 	*v = el->node.v[r];
 	return 0;
 }
+
+#define fw_lpm4_entry(e, v) fw_lpm_entry(&fw_lpm4, e, v)
+#define fw_lpm4_node(n, i, v) fw_lpm_node(&fw_lpm4, n, i, v)
 
 /* At most three dependent cache lines: root (16 bits), then a node per 8
  * bits. The address is in host order. */
@@ -88,49 +92,68 @@ static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a)
 	return (v & FW_LPM_CHUNK) ? FW_CLS_NONE : v;
 }
 
-/* Binary search over the field's distinct prefix lengths (Waldvogel): a hit
- * (a prefix or a marker) records its best-matching prefix class and goes
- * longer; a miss goes shorter. At most 8 probes for up to 255 lengths.
- * A global function: verified once, whatever the number of call sites.
- * Returns the class, or -1 on an inconsistent image. */
-__noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2,
-			     __u32 a3)
+/* Whether the host-order address a0..a3 is in slot i of a tail. */
+static __always_inline int fw_lpm6_in(const struct fw_lpm6_tail *t, int i, __u32 a0,
+				      __u32 a1, __u32 a2, __u32 a3)
 {
-	struct fw_lpm6_key key = {};
-	struct fw_lpm6_len *len;
-	struct fw_lpm6_val *v;
-	int lo = 0, hi, mid, step, best = 0;
-	__u32 k;
+	__u32 len = t->plen[i];
 
-	field &= 1;
-	key.field = field;
-	hi = (int)fw_cfg.v6_nlens[field] - 1;
-	for (step = 0; step < 8; step++) {
-		if (lo > hi)
-			break;
-		mid = (lo + hi) >> 1;
-		/* verifier: mid reaches the map only as a key, so lo and hi
-		 * stay imprecise and the probes' two outcomes prune */
-		k = field * FW_LPM6_LENS_STRIDE + (__u32)mid;
-		len = bpf_map_lookup_elem(&fw_lpm6_lens, &k);
-		if (!len)
-			return -1;
-		key.plen = len->plen;
-		key.addr[0] = a0 & len->mask[0];
-		key.addr[1] = a1 & len->mask[1];
-		key.addr[2] = a2 & len->mask[2];
-		key.addr[3] = a3 & len->mask[3];
-		v = bpf_map_lookup_elem(&fw_lpm6, &key);
-		if (v) {
-			best = v->leaf;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
-	}
-	if (lo <= hi) /* more lengths than 8 probes cover: cannot happen */
+	return !(((a0 & fw_mask_w(len, 0)) ^ t->addr[i][0]) |
+		 ((a1 & fw_mask_w(len, 1)) ^ t->addr[i][1]) |
+		 ((a2 & fw_mask_w(len, 2)) ^ t->addr[i][2]) |
+		 ((a3 & fw_mask_w(len, 3)) ^ t->addr[i][3]));
+}
+
+/* One level below the IPv6 root: on a node, 8 more bits of the address;
+ * a leaf or a tail ends the walk. */
+#define FW_LPM6_LEVEL(word, shift)                                             \
+	do {                                                                   \
+		if (!(v & FW_LPM_CHUNK) || (v & FW_LPM6_TAIL))                 \
+			goto walked;                                           \
+		if (fw_lpm_node(&fw_lpm6, v & ~FW_LPM_CHUNK, ((word) >> (shift)) & 0xff, &v)) \
+			return -1;                                             \
+	} while (0)
+
+/* IPv6: root (16 bits), then a node per 8 bits while the range holds more
+ * than FW_LPM6_TAIL_PFX longer prefixes, then a tail: its prefixes longest
+ * first, else the range's best shorter prefix. Each level's shift is a
+ * constant. A global function: verified once for both fields. The address
+ * is in host order. Returns the leaf, or -1 on an inconsistent image. */
+__noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+	struct fw_lpm6_tail *t;
+	__u32 v, k;
+
+	if (fw_lpm_entry(&fw_lpm6, (field & 1) * FW_LPM4_ROOT_SIZE + (a0 >> 16), &v))
 		return -1;
-	return best < 0 ? -1 : best;
+	FW_LPM6_LEVEL(a0, 8);
+	FW_LPM6_LEVEL(a0, 0);
+	FW_LPM6_LEVEL(a1, 24);
+	FW_LPM6_LEVEL(a1, 16);
+	FW_LPM6_LEVEL(a1, 8);
+	FW_LPM6_LEVEL(a1, 0);
+	FW_LPM6_LEVEL(a2, 24);
+	FW_LPM6_LEVEL(a2, 16);
+	FW_LPM6_LEVEL(a2, 8);
+	FW_LPM6_LEVEL(a2, 0);
+	FW_LPM6_LEVEL(a3, 24);
+	FW_LPM6_LEVEL(a3, 16);
+	FW_LPM6_LEVEL(a3, 8);
+	FW_LPM6_LEVEL(a3, 0);
+walked:
+	if (!(v & FW_LPM_CHUNK))
+		return (int)v;
+	if (!(v & FW_LPM6_TAIL)) /* a node below /128: inconsistent */
+		return -1;
+	k = v & ~(FW_LPM_CHUNK | FW_LPM6_TAIL);
+	t = bpf_map_lookup_elem(&fw_lpm6, &k);
+	if (!t)
+		return -1;
+	if (fw_lpm6_in(t, 0, a0, a1, a2, a3))
+		return (int)t->leaf[0];
+	if (fw_lpm6_in(t, 1, a0, a1, a2, a3))
+		return (int)t->leaf[1];
+	return (int)t->fallback;
 }
 
 static __always_inline __u32 fw_port_class(__u16 port)

@@ -21,8 +21,6 @@ const volatile struct fw_config fw_cfg = {};
 		__type(key, ktype);                                            \
 		__type(value, vtype);                                          \
 	} name SEC(".maps")
-#define FW_MAP_RO(name, mtype, ktype, vtype) \
-	FW_MAP(name, mtype, ktype, vtype, BPF_F_RDONLY_PROG)
 
 /* The arrays are filled through a shared mapping: one memcpy, where a
  * batch update copies element by element (measured: 140 ms for 378k atoms).
@@ -33,6 +31,7 @@ const volatile struct fw_config fw_cfg = {};
 	FW_MAP(name, BPF_MAP_TYPE_ARRAY, __u32, vtype, BPF_F_MMAPABLE)
 
 FW_MAP_MM(fw_lpm4, union fw_lpm4_elem); /* DIR-16-8-8 roots and nodes */
+FW_MAP_MM(fw_lpm6, union fw_lpm6_elem); /* roots, nodes and tails */
 FW_MAP_MM(fw_port_cls, struct fw_chunk);
 FW_MAP_MM(fw_bkt4, struct fw_bucket);
 FW_MAP_MM(fw_bkt6, struct fw_bucket);
@@ -42,9 +41,20 @@ FW_MAP_MM(fw_cand6, struct fw_atom6);
  * their ids, for `bpftool map dump` and the CLI. */
 FW_MAP_MM(fw_rules, struct fw_rule);
 FW_MAP_MM(fw_rule_ids, struct fw_rule_id);
-/* Filled with batch updates, read-only for the program. */
-FW_MAP_RO(fw_lpm6, BPF_MAP_TYPE_HASH, struct fw_lpm6_key, struct fw_lpm6_val);
-FW_MAP_RO(fw_lpm6_lens, BPF_MAP_TYPE_ARRAY, __u32, struct fw_lpm6_len);
+
+/* The top len bits (0..32) of a host-order word. */
+static __always_inline __u32 fw_mask(__u32 len)
+{
+	return (__u32)(~0ULL << (32 - len));
+}
+
+/* The same for word w (0..3) of a 128-bit address and a length 0..128. */
+static __always_inline __u32 fw_mask_w(__u32 len, __u32 w)
+{
+	__u32 bits = len > 32 * w ? len - 32 * w : 0;
+
+	return fw_mask(bits > 32 ? 32 : bits);
+}
 
 #include "fw_counters.h"
 

@@ -33,20 +33,6 @@ struct fw_scan {
 	__u8 ct_state;		  /* sl_meta.ct_state */
 };
 
-/* The top len bits (0..32) of a host-order word. */
-static __always_inline __u32 fw_mask(__u32 len)
-{
-	return (__u32)(~0ULL << (32 - len));
-}
-
-/* The same for word w (0..3) of a 128-bit address and a length 0..128. */
-static __always_inline __u32 fw_mask_w(__u32 len, __u32 w)
-{
-	__u32 bits = len > 32 * w ? len - 32 * w : 0;
-
-	return fw_mask(bits > 32 ? 32 : bits);
-}
-
 /* The part of an atom after its addresses and protocol matched: the L4
  * check, audit counting, and the decision. 1 stops the loop. */
 static __always_inline long fw_atom_tail(struct fw_scan *s, __u8 flags,

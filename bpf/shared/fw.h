@@ -11,8 +11,8 @@
  * indexes up (most selective first, stopping once a list is short), scans
  * the shortest list and checks each atom exactly; the first match wins.
  * Address classes come from a compressed DIR-16-8-8 table for IPv4 and
- * from a hash per prefix length with a binary search over the lengths (with markers)
- * for IPv6; their leaves hold short lists inline.
+ * from the same nodes ending in short prefix tails for IPv6; their leaves
+ * hold short lists inline.
  */
 #ifndef SLUICE_SHARED_FW_H
 #define SLUICE_SHARED_FW_H
@@ -28,8 +28,7 @@
  * indexed by the next 8 bits, then (a node's entry may point to another
  * node) by the last 8. A leaf is the address's class (0: no prefix of this
  * field covers it), or, for a short list, the list itself (FW_LPM_LIST):
- * that saves the bucket lookup. IPv6 hash values (struct fw_lpm6_val) are
- * leaves too.
+ * that saves the bucket lookup. fw_lpm6 uses the same entries and nodes.
  *
  * A node (poptrie-style) stores its chunk's 256 entries as runs of equal
  * entries: bit i of bm is set when entry i starts a run (bit 0 always is).
@@ -80,36 +79,35 @@ _Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
 #define FW_FIELD_SRC 0
 #define FW_FIELD_DST 1
 
-/* IPv6 prefix table (map fw_lpm6, HASH): one entry per prefix and per
- * marker. A marker sits on the binary-search path of a longer prefix and
- * carries the class of the best real prefix that covers it, so the search can
- * go longer without losing what it found. */
-struct fw_lpm6_key {
-	__u8 field; /* FW_FIELD_* */
-	__u8 plen;  /* 0..128 */
-	__u16 pad;
-	__u32 addr[4]; /* masked to plen, network order */
-};
-_Static_assert(sizeof(struct fw_lpm6_key) == 20, "fw_lpm6_key ABI");
+/* IPv6 address classes (map fw_lpm6, ARRAY of union fw_lpm6_elem): the
+ * same compressed nodes as fw_lpm4 (a 16-bit root per field, entries
+ * [0, 65536) for the source and [65536, 131072) for the destination, then
+ * nodes of 8 bits each), but only as deep as needed: an entry may instead
+ * point to a tail (FW_LPM_CHUNK | FW_LPM6_TAIL | n), element n holding
+ * the at most FW_LPM6_TAIL_PFX prefixes longer than the entry's depth
+ * inside its range, longest first, and the leaf of the range's best shorter
+ * prefix. A range with more prefixes gets a node for the next 8 bits. With
+ * prefixes spread over the space, the tail comes one or two levels below
+ * the root: 3-4 dependent cache lines whatever the prefix lengths. */
+#define FW_LPM6_TAIL 0x40000000u
+#define FW_LPM6_TAIL_PFX 2
+#define FW_LPM6_FIRST_NODE FW_LPM4_FIRST_NODE
+#define FW_LPM6_MAX_LEVELS 14 /* nodes below the root: (128 - 16) / 8 */
 
-struct fw_lpm6_val {
-	__u32 leaf; /* of the best matching real prefix (class 0: none) */
+struct fw_lpm6_tail {
+	__u32 addr[FW_LPM6_TAIL_PFX][4]; /* host-order words, masked to plen */
+	__u32 leaf[FW_LPM6_TAIL_PFX];
+	__u32 fallback;			 /* leaf when no prefix matches */
+	__u8 plen[FW_LPM6_TAIL_PFX];	 /* unused slot: 0 with leaf = fallback */
+	__u8 pad[18];
 };
-_Static_assert(sizeof(struct fw_lpm6_val) == 4, "fw_lpm6_val ABI");
 
-#define FW_LPM6_MAX_LENS 129 /* distinct prefix lengths per field */
-
-/* The sorted distinct prefix lengths of each field, with their masks: map
- * fw_lpm6_lens, ARRAY, entry field * FW_LPM6_LENS_STRIDE + i holds the
- * field's i-th shortest length. A map and not .rodata: the search index
- * would be a variable offset into .rodata, which the verifier tracks
- * precisely, and the 8 probes would then verify as 2^8 paths. */
-#define FW_LPM6_LENS_STRIDE 256
-struct fw_lpm6_len {
-	__u32 mask[4]; /* network order */
-	__u32 plen;
+union fw_lpm6_elem {
+	__u32 e[FW_LPM4_ELEM_ENTRIES];
+	struct fw_lpm4_node node;
+	struct fw_lpm6_tail tail;
 };
-_Static_assert(sizeof(struct fw_lpm6_len) == 20, "fw_lpm6_len ABI");
+_Static_assert(sizeof(union fw_lpm6_elem) == 64, "fw_lpm6_elem ABI");
 
 /* Destination port (ICMP: type) to port class: map fw_port_cls, ARRAY of
  * 256 struct fw_chunk; port p's class is e[p % 256] of chunk p / 256. */
@@ -238,7 +236,7 @@ struct fw_config {
 	__u32 default_counter;	/* fw_counters slot of the default action */
 	__u8 default_action;	/* FW_ACT_* */
 	__u8 audit;		/* function-wide audit mode */
-	__u8 v6_nlens[2];	/* per field (FW_FIELD_*): entries of fw_lpm6_lens */
+	__u8 pad2[2];
 	__u32 features;		/* FW_FEAT_*: checks some rule needs (the
 				 * verifier prunes the others) */
 	__u32 pad;

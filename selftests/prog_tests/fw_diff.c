@@ -5,8 +5,9 @@
  *
  * Rule sets mix IPv4 and IPv6, nested and overlapping prefixes of lengths
  * around the DIR-16-8-8 strides (now and then siblings packed into one /16
- * or /24, so that DIR nodes keep their runs outside) and across IPv6, /0, port ranges, protocols,
- * ICMP type/code, audit rules, function audit mode. Packets are biased to
+ * or /24, so that DIR nodes keep their runs outside; the same below an
+ * IPv6 /32 or /96, which also fills IPv6 ranges beyond a tail) and across
+ * IPv6, /0, port ranges, protocols, ICMP type/code, audit rules, function audit mode. Packets are biased to
  * rule boundaries (first/last address of a prefix and one outside, range
  * edges) and include fragments with and without L4. Each rule set also
  * picks a lookup configuration (default, every lookup, one index only) so
@@ -71,7 +72,14 @@ static void make_pools(struct fw_rng *r, struct pools *pl)
 		p->family = 6;
 		if (i < 18) {
 			for (w = 0; w < 4; w++)
-				p->addr[w] = htonl(base6[i % 3][w]);
+				p->addr[w] = htonl(base6[dense ? 0 : i % 3][w]);
+			/* dense: siblings below one /32 or /96, so an IPv6
+			 * node holds more runs than fit in it, and ranges
+			 * hold more prefixes than a tail */
+			if (dense) {
+				w = chance(r, 50) ? 1 : 3;
+				p->addr[w] ^= htonl((uint32_t)fw_rnd(r) & 0xffffu);
+			}
 			p->plen = len6[fw_below(r, sizeof(len6))];
 		} else {
 			for (w = 0; w < 4; w++)

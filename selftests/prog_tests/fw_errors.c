@@ -108,36 +108,36 @@ void test_fw_errors(void)
 			     "limit named");
 		fw_rules_free(&fw);
 	}
-	if (test__start_subtest("lpm6_entries")) {
-		/* one prefix of every length (128 lengths, one rule each: nested
-		 * prefixes of one rule collapse), then 270336 random /128s: each
-		 * one needs itself and 7 markers */
+	if (test__start_subtest("lpm6_elems")) {
+		/* 60 rules of 4096 /128s, in triples that share their top
+		 * 120 bits: every triple needs a node per 8 bits from /16 to
+		 * /120 (14), 1.15M in all */
 		uint64_t x = 42;
 
-		gen_init(&fw, 127 + 66);
-		for (i = 0; i < 127; i++) {
-			fw.rules[i].src = calloc(1, sizeof(struct spec_prefix));
-			fw.rules[i].nsrc = 1;
-			fw.rules[i].src[0].family = 6;
-			fw.rules[i].src[0].plen = (uint8_t)(i + 1);
-			fw.rules[i].src[0].addr[0] = htonl(i < 31 ? 0x20010db8 & (~0u << (31 - i)) : 0x20010db8);
-		}
-		for (i = 127; i < fw.nrules; i++) {
+		gen_init(&fw, 60);
+		for (i = 0; i < fw.nrules; i++) {
 			size_t k;
 
 			fw.rules[i].src = calloc(4096, sizeof(struct spec_prefix));
 			fw.rules[i].nsrc = 4096;
 			for (k = 0; k < 4096; k++) {
-				fw.rules[i].src[k].family = 6;
-				fw.rules[i].src[k].plen = 128;
-				for (w = 0; w < 4; w++) {
-					x = x * 6364136223846793005ull + 1442695040888963407ull;
-					fw.rules[i].src[k].addr[w] = (uint32_t)(x >> 32);
+				struct spec_prefix *p = &fw.rules[i].src[k];
+
+				p->family = 6;
+				p->plen = 128;
+				if (k % 3 == 0) {
+					for (w = 0; w < 4; w++) {
+						x = x * 6364136223846793005ull + 1442695040888963407ull;
+						p->addr[w] = (uint32_t)(x >> 32);
+					}
+				} else {
+					*p = p[-1];
 				}
+				p->addr[3] = htonl((ntohl(p->addr[3]) & ~0xffu) | (uint32_t)(k % 3));
 			}
 		}
-		expect_error(&fw, PATH ".rules", "hash entries (prefixes and binary-search markers), over the limit of " FW_STR(FW_LPM6_MAX_ENTRIES),
-			     "lpm6_entries");
+		expect_error(&fw, PATH ".rules", "table elements of 64 B (roots, nodes and prefix tails), over the limit of " FW_STR(FW_LPM6_MAX_ELEMS),
+			     "lpm6_elems");
 		fw_rules_free(&fw);
 	}
 	if (test__start_subtest("max_scan")) {

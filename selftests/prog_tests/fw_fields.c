@@ -259,7 +259,7 @@ out:
  * `bpftool map dump` shows its fields. */
 static void check_maps(struct fw_rig *rig)
 {
-	static const char *const want[] = { "fw_lpm4", "fw_lpm6", "fw_lpm6_lens", "fw_port_cls",
+	static const char *const want[] = { "fw_lpm4", "fw_lpm6", "fw_port_cls",
 					    "fw_bkt4", "fw_bkt6", "fw_cand4", "fw_cand6",
 					    "fw_rules", "fw_rule_ids", "fw_config" };
 	struct spec_firewall fw = { .default_action = SPEC_ACT_ALLOW };

@@ -142,8 +142,6 @@ static void load_fw_plane(bool tc)
 		fc[f]->order[2] = FW_IDX_PORT;
 		fc[f]->scan_good = 0;
 	}
-	img.cfg.v6_nlens[FW_FIELD_SRC] = FW_LPM6_MAX_LENS;
-	img.cfg.v6_nlens[FW_FIELD_DST] = FW_LPM6_MAX_LENS;
 	img.cfg.audit = 1;
 	load_fw_variant(&rig, &img, "all");
 out:

@@ -11,7 +11,8 @@
  *   3. address classes and their candidate lists (fw_classes.c,
  *      fw_buckets.c), port classes and lists;
  *   4. the worst-case scan against FW_MAX_SCAN; the lookup order;
- *   5. the IPv4 compressed DIR-16-8-8 table (fw_lpm4.c) and the IPv6 hash (fw_lpm6.c).
+ *   5. the IPv4 compressed DIR-16-8-8 table (fw_lpm4.c) and the IPv6 nodes
+ *      and tails (fw_lpm6.c).
  * Every cap is checked before the memory behind it is allocated. */
 #include <errno.h>
 #include <stdio.h>
@@ -562,9 +563,7 @@ static void fam_free(struct fw_fam *fam)
 void fw_image_free(struct fw_image *img)
 {
 	free(img->lpm4);
-	free(img->lpm6_keys);
-	free(img->lpm6_vals);
-	free(img->lpm6_lens);
+	free(img->lpm6);
 	free(img->port_cls);
 	free(img->bkt4);
 	free(img->bkt6);
@@ -682,25 +681,20 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (err)
 		goto fail;
 
-	/* IPv6 hash with markers */
-	img->lpm6_lens = calloc(FW_LPM6_LENS_ENTRIES, sizeof(*img->lpm6_lens));
-	if (!img->lpm6_lens)
-		goto nomem;
-	err = fw_lpm6_build(&fams[1], &img->cfg, img->lpm6_lens, leaf[1], FW_LPM6_MAX_ENTRIES,
-			    &img->lpm6_keys, &img->lpm6_vals, &img->nlpm6);
+	/* IPv6 nodes and tails */
+	err = fw_lpm6_build(&fams[1], leaf[1], FW_LPM6_MAX_ELEMS, &img->lpm6, &img->nlpm6);
 	if (err == -E2BIG) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
-			 "the IPv6 prefixes need %zu hash entries (prefixes and binary-search markers), over the limit of %u",
-			 img->nlpm6, FW_LPM6_MAX_ENTRIES);
+			 "the IPv6 prefixes need more table elements of 64 B (roots, nodes and prefix tails), over the limit of %u",
+			 FW_LPM6_MAX_ELEMS);
 		img->nlpm6 = 0;
 		err = -EINVAL;
 	}
 	if (err)
 		goto fail;
 
-	img->bytes = img->nlpm4 * 4 + img->nlpm6 * (sizeof(struct fw_lpm6_key) + 4) +
-		     FW_LPM6_LENS_ENTRIES * sizeof(struct fw_lpm6_len) +
+	img->bytes = img->nlpm4 * 4 + img->nlpm6 * 4 +
 		     (img->port_cls ? FW_PORT_SPACE * 4 : 0) +
 		     (img->nbkt4 + img->nbkt6) * sizeof(struct fw_bucket) +
 		     (img->natoms4 + img->ncand4) * sizeof(struct fw_atom4) +

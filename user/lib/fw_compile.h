@@ -19,9 +19,8 @@
 				      * it is not built */
 #define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks: 1 KiB each while
 				      * compiling, a 64 B node (+ runs) in the map */
-#define FW_LPM6_MAX_ENTRIES 2097152  /* prefixes + markers, both fields */
-
-#define FW_LPM6_LENS_ENTRIES (2 * FW_LPM6_LENS_STRIDE)
+#define FW_LPM6_MAX_ELEMS 1048576    /* IPv6 roots, nodes and tails: 64 B
+				      * each, 64 MiB */
 
 #define FW_STR_(x) #x
 #define FW_STR(x) FW_STR_(x)
@@ -33,10 +32,8 @@ struct fw_image {
 	/* map images */
 	uint32_t *lpm4;		     /* fw_lpm4 */
 	size_t nlpm4;
-	struct fw_lpm6_key *lpm6_keys; /* fw_lpm6 */
-	struct fw_lpm6_val *lpm6_vals;
+	uint32_t *lpm6;		     /* fw_lpm6 */
 	size_t nlpm6;
-	struct fw_lpm6_len *lpm6_lens; /* fw_lpm6_lens: FW_LPM6_LENS_ENTRIES */
 	uint32_t *port_cls;	     /* fw_port_cls: FW_PORT_SPACE entries, or
 				      * NULL when no family uses the index */
 	/* Map fw_cand4 holds the atoms (the fallback list) then the index

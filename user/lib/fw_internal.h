@@ -110,10 +110,10 @@ size_t fw_lpm4_chunks(const struct fw_fam *fam);
 int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t *const leaf[2],
 		  uint32_t **out, size_t *nout);
 
-/* fw_lpm6.c */
-int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
-		  struct fw_lpm6_len *lens, uint32_t *const leaf[2], size_t max_entries,
-		  struct fw_lpm6_key **keys, struct fw_lpm6_val **vals, size_t *n);
+/* fw_lpm6.c: the IPv6 table (*nout: __u32 entries, a multiple of 16);
+ * -E2BIG when it needs more than max_elems elements (*nout: how far it got). */
+int fw_lpm6_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_elems,
+		  uint32_t **out, size_t *nout);
 
 /* Caps that are only a compiler's business (the others: fw_compile.h). */
 #define FW_PORT_WORK_FACTOR 4 /* port lists: work before giving up, x cap */

@@ -1,202 +1,242 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* IPv6 address classes: a binary search over the field's sorted distinct
- * prefix lengths (Waldvogel, Varghese, Turner, Plattner 1997) in one hash
- * keyed by (field, length, masked address).
+/* IPv6 address classes (layout in shared/fw.h, union fw_lpm6_elem): a
+ * 65536-entry root per field indexed by the top 16 bits, then compressed
+ * 256-entry nodes (as fw_lpm4's) for 8 more bits each, only where a range
+ * holds more than FW_LPM6_TAIL_PFX prefixes longer than its depth; a range
+ * with fewer ends in a tail that holds them (longest first) and the leaf of
+ * the range's best shorter prefix.
  *
- * The search for an address probes the middle length; a hit goes longer, a
- * miss shorter. For a prefix P of length index k, every probe on the way to
- * k that is shorter than P must hit, so a marker (P masked to that length)
- * is stored there. A marker may also be hit by an address that P does not
- * cover; the search then goes longer and may find nothing more. So every
- * entry, marker or prefix, carries its best matching prefix (bmp): the
- * longest real prefix no longer than the entry that covers it. The last hit
- * of a search then holds the answer:
- *   - the search keeps lo <= k* <= hi, k* the index of the answer, until it
- *     hits at a length >= the answer's; a probe shorter than the answer hits
- *     (the answer's own marker), a probe longer than it may hit a marker;
- *   - any hit at a length L >= the answer's length has bmp = the answer,
- *     since a real prefix no longer than L covering the address masked to L
- *     covers the address, and none is longer than the answer.
- * The bmp of a marker of P at length L is the deepest ancestor of P (in the
- * prefix tree) no longer than L: any real prefix covering P/L covers P. */
+ * Built top-down over the field's prefixes, which are sorted in preorder
+ * (by address, then length): the prefixes inside a range are contiguous,
+ * and within a node, the prefixes longer than the node's 8 bits that fall
+ * into one entry are contiguous too once the shorter ones are skipped (a
+ * shorter prefix inside an entry's range starts at the range's first
+ * address, so it sorts before every longer one there). A prefix no longer
+ * than the node's depth is expanded over the entries it covers (controlled
+ * prefix expansion); in preorder a parent comes before its children, so
+ * the deepest one is written last and wins. The builder recurses at most
+ * FW_LPM6_MAX_LEVELS deep.
+ *
+ * Why nodes and tails rather than a hash per length: with prefixes spread
+ * over the space a range of 24 bits rarely holds more than one of them, so
+ * nearly every lookup is the root, one node and a tail: three dependent
+ * cache lines, where a binary search over 13 lengths made about four hash
+ * probes of two each. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fw_internal.h"
 
-struct tab {
-	struct fw_lpm6_key *keys;
-	struct fw_lpm6_val *vals;
-	size_t n, cap;
-	uint32_t *slot; /* index + 1, 0 = empty */
-	size_t mask;
+struct b6 {
+	union fw_lpm6_elem *el;
+	size_t n, cap, max;
+	const struct fw_field *f;
+	const uint32_t *leaf; /* per class */
 };
 
-static uint64_t key_hash(const struct fw_lpm6_key *k)
+/* Room for k more zeroed elements; returns the first one's index. */
+static int elems_add(struct b6 *b, size_t k, uint32_t *first)
 {
-	uint64_t h = (uint64_t)k->field << 8 | k->plen;
-	int i;
+	if (b->n + k > b->max)
+		return -E2BIG;
+	if (b->n + k > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		void *p;
 
-	for (i = 0; i < 4; i++) {
-		h ^= k->addr[i];
-		h *= 0x9e3779b97f4a7c15ull;
-		h ^= h >> 32;
+		while (cap < b->n + k)
+			cap *= 2;
+		p = realloc(b->el, cap * sizeof(*b->el));
+		if (!p)
+			return -ENOMEM;
+		b->el = p;
+		b->cap = cap;
 	}
-	return h;
-}
-
-static void key_make(struct fw_lpm6_key *k, int field, unsigned plen, fw_u128 a)
-{
-	int i;
-
-	memset(k, 0, sizeof(*k));
-	k->field = (uint8_t)field;
-	k->plen = (uint8_t)plen;
-	a &= fw_mask(plen);
-	for (i = 0; i < 4; i++) /* network order words */
-		k->addr[i] = __builtin_bswap32((uint32_t)(a >> (96 - 32 * i)));
-}
-
-/* The field's distinct prefix lengths, ascending, and the index of each. */
-static int lens_of(const struct fw_field *f, uint8_t lens[128], int idx_of[129])
-{
-	bool has[129] = { false };
-	int l, nl = 0;
-	size_t c;
-
-	for (c = 0; c < f->n; c++)
-		has[f->pfx[c].plen] = true;
-	for (l = 1; l <= 128; l++) {
-		idx_of[l] = nl;
-		if (has[l])
-			lens[nl++] = (uint8_t)l;
-	}
-	return nl;
-}
-
-/* Markers on the binary-search path to each length index (shorter ones the
- * search must hit on its way). */
-static int path_marks(int k, int nl, int marks[8])
-{
-	int lo = 0, hi = nl - 1, mid, n = 0;
-
-	while ((mid = (lo + hi) / 2) != k) {
-		if (mid < k) {
-			marks[n++] = mid;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
-	}
-	return n;
-}
-
-static int tab_put(struct tab *t, const struct fw_lpm6_key *k, uint32_t cls)
-{
-	size_t s = key_hash(k) & t->mask;
-
-	for (; t->slot[s]; s = (s + 1) & t->mask) {
-		uint32_t i = t->slot[s] - 1;
-
-		if (!memcmp(&t->keys[i], k, sizeof(*k)))
-			/* The same key has the same bmp, whoever put it. */
-			return t->vals[i].leaf == cls ? 0 : -EFAULT;
-	}
-	if (t->n == t->cap)
-		return -E2BIG; /* sized for the worst case: cannot happen */
-	t->keys[t->n] = *k;
-	t->vals[t->n].leaf = cls;
-	t->slot[s] = (uint32_t)++t->n;
+	memset(b->el + b->n, 0, k * sizeof(*b->el));
+	*first = (uint32_t)b->n;
+	b->n += k;
 	return 0;
 }
 
-int fw_lpm6_build(const struct fw_fam *fam, struct fw_config *cfg,
-		  struct fw_lpm6_len *lens_out, uint32_t *const leaf[2], size_t max_entries,
-		  struct fw_lpm6_key **keys, struct fw_lpm6_val **vals, size_t *n)
+/* The 8 bits of a below its top d bits. */
+static inline uint32_t bits8(fw_u128 a, unsigned d)
 {
-	struct tab t = { 0 };
-	size_t worst = 0, c;
-	int field, err = -ENOMEM;
+	return (uint32_t)(a >> (120 - d)) & 0xff;
+}
 
-	/* Entries at most: each prefix and the markers on its search path,
-	 * whose number depends only on the index of its length. */
-	for (field = 0; field < 2; field++) {
-		const struct fw_field *f = &fam->f[field];
-		int idx_of[129], marks[8], nl, l, nmarks[128];
-		uint8_t lens[128];
+static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fallback, uint32_t *out)
+{
+	struct fw_lpm6_tail *t;
+	size_t i, j;
+	uint32_t e;
+	int err, w;
 
-		nl = lens_of(f, lens, idx_of);
-		for (l = 0; l < nl; l++)
-			nmarks[l] = path_marks(l, nl, marks);
-		for (c = 0; c < f->n; c++)
-			worst += 1 + (size_t)nmarks[idx_of[f->pfx[c].plen]];
+	err = elems_add(b, 1, &e);
+	if (err)
+		return err;
+	t = &b->el[e].tail;
+	t->fallback = fallback;
+	for (j = 0; j < FW_LPM6_TAIL_PFX; j++)
+		t->leaf[j] = fallback; /* plen 0: matches, gives the fallback */
+	for (i = lo, j = 0; i < hi; i++, j++) {
+		const struct fw_pfx *p = &b->f->pfx[i];
+
+		t->plen[j] = p->plen;
+		t->leaf[j] = b->leaf[i + 1];
+		for (w = 0; w < 4; w++)
+			t->addr[j][w] = (uint32_t)(p->addr >> (96 - 32 * w));
 	}
-	t.cap = worst ? worst : 1;
-	t.keys = malloc(t.cap * sizeof(*t.keys));
-	t.vals = malloc(t.cap * sizeof(*t.vals));
-	t.mask = 1;
-	while (t.mask < 2 * t.cap)
-		t.mask <<= 1;
-	t.slot = calloc(t.mask, sizeof(*t.slot));
-	t.mask--;
-	if (!t.keys || !t.vals || !t.slot)
-		goto out;
+	/* Longest first: with nested prefixes the first match is the
+	 * deepest (FW_LPM6_TAIL_PFX is 2: one swap sorts). */
+	if (hi - lo == 2 && t->plen[0] < t->plen[1]) {
+		struct fw_lpm6_tail s = *t;
 
+		for (w = 0; w < 4; w++) {
+			t->addr[0][w] = s.addr[1][w];
+			t->addr[1][w] = s.addr[0][w];
+		}
+		t->plen[0] = s.plen[1];
+		t->plen[1] = s.plen[0];
+		t->leaf[0] = s.leaf[1];
+		t->leaf[1] = s.leaf[0];
+	}
+	*out = FW_LPM_CHUNK | FW_LPM6_TAIL | e;
+	return 0;
+}
+
+/* A 256-entry chunk as a node (runs inline, or after the node). */
+static int node_pack(struct b6 *b, const uint32_t *c, uint32_t *out)
+{
+	uint32_t runs = 1, e, ext = 0, r = 0, *v, i;
+	struct fw_lpm4_node *nd;
+	int err;
+
+	for (i = 1; i < FW_LPM4_CHUNK_SIZE; i++)
+		runs += c[i] != c[i - 1];
+	err = elems_add(b, 1, &e);
+	if (!err && runs > FW_LPM4_NODE_INLINE)
+		err = elems_add(b, (runs + FW_LPM4_ELEM_ENTRIES - 1) / FW_LPM4_ELEM_ENTRIES, &ext);
+	if (err)
+		return err;
+	nd = &b->el[e].node;
+	v = nd->v;
+	if (runs > FW_LPM4_NODE_INLINE) {
+		nd->cnt = FW_LPM4_NODE_EXT;
+		nd->v[0] = ext * FW_LPM4_ELEM_ENTRIES;
+		v = b->el[ext].e; /* the elements after it are contiguous */
+	}
+	for (i = 0; i < FW_LPM4_CHUNK_SIZE; i++) {
+		if (i && i % 64 == 0)
+			nd->cnt |= r << (8 * (i / 64));
+		if (i && c[i] == c[i - 1])
+			continue;
+		nd->bm[i / 64] |= 1ull << (i % 64);
+		v[r++] = c[i];
+	}
+	*out = FW_LPM_CHUNK | e;
+	return 0;
+}
+
+/* The entry for a range of depth d (bits) whose prefixes longer than d
+ * are pfx[lo, hi), and whose best shorter prefix gives fallback. */
+static int range_entry(struct b6 *b, size_t lo, size_t hi, unsigned d, uint32_t fallback,
+		       uint32_t *out)
+{
+	uint32_t fb[FW_LPM4_CHUNK_SIZE], c[FW_LPM4_CHUNK_SIZE], k, i;
+	const struct fw_pfx *pfx = b->f->pfx;
+	size_t j, g;
+	int err;
+
+	if (lo == hi) {
+		*out = fallback;
+		return 0;
+	}
+	if (hi - lo <= FW_LPM6_TAIL_PFX)
+		return tail_make(b, lo, hi, fallback, out);
+	if (d + 8 > 128) /* prefixes longer than /128: cannot happen */
+		return -EFAULT;
+	for (i = 0; i < FW_LPM4_CHUNK_SIZE; i++)
+		fb[i] = fallback;
+	for (j = lo; j < hi; j++) {
+		if (pfx[j].plen > d + 8)
+			continue;
+		k = bits8(pfx[j].addr, d);
+		for (i = 0; i < (1u << (d + 8 - pfx[j].plen)); i++)
+			fb[k + i] = b->leaf[j + 1];
+	}
+	memcpy(c, fb, sizeof(c));
+	for (j = lo; j < hi;) {
+		if (pfx[j].plen <= d + 8) {
+			j++;
+			continue;
+		}
+		k = bits8(pfx[j].addr, d);
+		/* a shorter one is never inside: it would sort first */
+		for (g = j + 1; g < hi && pfx[g].plen > d + 8 && bits8(pfx[g].addr, d) == k; g++)
+			;
+		err = range_entry(b, j, g, d + 8, fb[k], &c[k]);
+		if (err)
+			return err;
+		j = g;
+	}
+	return node_pack(b, c, out);
+}
+
+int fw_lpm6_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_elems,
+		  uint32_t **out, size_t *nout)
+{
+	struct b6 b = { .max = max_elems };
+	uint32_t first, *root;
+	size_t j, g, n;
+	int field, err;
+
+	*out = NULL;
+	*nout = 0;
+	err = elems_add(&b, FW_LPM6_FIRST_NODE, &first);
+	if (err)
+		goto fail;
 	for (field = 0; field < 2; field++) {
 		const struct fw_field *f = &fam->f[field];
-		int idx_of[129], nl, l, w;
-		uint8_t lens[128];
+		uint32_t base = (uint32_t)field * FW_LPM4_ROOT_SIZE, k;
 
-		nl = lens_of(f, lens, idx_of);
-		cfg->v6_nlens[field] = (uint8_t)nl;
-		for (l = 0; l < nl; l++) {
-			struct fw_lpm6_len *e = &lens_out[field * FW_LPM6_LENS_STRIDE + l];
-			fw_u128 m = fw_mask(lens[l]);
-
-			e->plen = lens[l];
-			for (w = 0; w < 4; w++)
-				e->mask[w] = __builtin_bswap32((uint32_t)(m >> (96 - 32 * w)));
+		b.f = f;
+		b.leaf = leaf[field];
+		root = (uint32_t *)b.el; /* b.el moves as it grows: re-read below */
+		for (k = 0; k < FW_LPM4_ROOT_SIZE; k++)
+			root[base + k] = leaf[field][0];
+		for (j = 0; j < f->n; j++) {
+			if (f->pfx[j].plen > 16)
+				continue;
+			k = (uint32_t)(f->pfx[j].addr >> 112);
+			n = (size_t)1 << (16 - f->pfx[j].plen);
+			while (n--)
+				root[base + k++] = leaf[field][j + 1];
 		}
+		for (j = 0; j < f->n;) {
+			uint32_t e, v;
 
-		for (c = 0; c < f->n; c++) {
-			const struct fw_pfx *p = &f->pfx[c];
-			int marks[8], nm = path_marks(idx_of[p->plen], nl, marks), m;
-			uint32_t a;
-			struct fw_lpm6_key key;
-
-			key_make(&key, field, p->plen, p->addr);
-			err = tab_put(&t, &key, leaf[field][c + 1]);
-			if (err)
-				goto out;
-			/* Markers from the longest down: the bmp only moves up
-			 * the ancestors. */
-			a = f->parent[c + 1];
-			for (m = nm - 1; m >= 0; m--) {
-				unsigned L = lens[marks[m]];
-
-				while (a && f->pfx[a - 1].plen > L)
-					a = f->parent[a];
-				key_make(&key, field, L, p->addr);
-				err = tab_put(&t, &key, leaf[field][a]);
-				if (err)
-					goto out;
+			if (f->pfx[j].plen <= 16) {
+				j++;
+				continue;
 			}
+			k = (uint32_t)(f->pfx[j].addr >> 112);
+			for (g = j + 1; g < f->n && f->pfx[g].plen > 16 &&
+					(uint32_t)(f->pfx[g].addr >> 112) == k;
+			     g++)
+				;
+			e = ((uint32_t *)b.el)[base + k]; /* the fallback: the root entry */
+			err = range_entry(&b, j, g, 16, e, &v);
+			if (err)
+				goto fail;
+			((uint32_t *)b.el)[base + k] = v;
+			j = g;
 		}
 	}
-	if (t.n > max_entries) {
-		*n = t.n;
-		err = -E2BIG;
-		goto out;
-	}
-	*keys = t.keys;
-	*vals = t.vals;
-	*n = t.n;
-	t.keys = NULL;
-	t.vals = NULL;
-	err = 0;
-out:
-	free(t.keys);
-	free(t.vals);
-	free(t.slot);
+	*out = (uint32_t *)b.el;
+	*nout = b.n * FW_LPM4_ELEM_ENTRIES;
+	return 0;
+fail:
+	if (err == -E2BIG)
+		*nout = b.n * FW_LPM4_ELEM_ENTRIES;
+	free(b.el);
 	return err;
 }

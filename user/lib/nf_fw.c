@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The firewall stage loader: skeleton, .rodata config, map sizes, load,
- * then the map images (mmap for the big arrays, batch updates for the
- * rest) and bpf_map_freeze on every config map. */
+ * then the map images (every one an ARRAY filled through a shared mapping)
+ * and bpf_map_freeze on every config map. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,7 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 		size_t n;
 	} v[] = {
 		{ skel->maps.fw_lpm4, img->nlpm4 / FW_LPM4_ELEM_ENTRIES },
-		{ skel->maps.fw_lpm6, img->nlpm6 },
-		{ skel->maps.fw_lpm6_lens, FW_LPM6_LENS_ENTRIES },
+		{ skel->maps.fw_lpm6, img->nlpm6 / FW_LPM4_ELEM_ENTRIES },
 		{ skel->maps.fw_port_cls, img->port_cls ? FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE : 0 },
 		{ skel->maps.fw_bkt4, img->nbkt4 },
 		{ skel->maps.fw_bkt6, img->nbkt6 },
@@ -146,27 +145,13 @@ static int fill_cand(struct bpf_map *map, const struct fw_image *img, int family
 	return 0;
 }
 
-/* An ARRAY from index 0, in one BPF_MAP_UPDATE_BATCH. */
-static int fill_batch(struct bpf_map *map, const void *keys, const void *vals, size_t n)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t count = (uint32_t)n;
-
-	if (!n)
-		return 0;
-	if (bpf_map_update_batch(bpf_map__fd(map), keys, vals, &count, &opts))
-		return -errno;
-	return count == n ? 0 : -EIO;
-}
-
 static int fill_maps(struct fw *skel, const struct fw_image *img)
 {
-	uint32_t keys[FW_LPM6_LENS_ENTRIES], i;
 	int err;
 
-	for (i = 0; i < FW_LPM6_LENS_ENTRIES; i++)
-		keys[i] = i;
 	err = fill_mmap(skel->maps.fw_lpm4, img->lpm4, img->nlpm4 / FW_LPM4_ELEM_ENTRIES);
+	if (!err)
+		err = fill_mmap(skel->maps.fw_lpm6, img->lpm6, img->nlpm6 / FW_LPM4_ELEM_ENTRIES);
 	if (!err && img->port_cls)
 		err = fill_mmap(skel->maps.fw_port_cls, img->port_cls,
 				FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE);
@@ -182,11 +167,6 @@ static int fill_maps(struct fw *skel, const struct fw_image *img)
 		err = fill_mmap(skel->maps.fw_rules, img->rules, img->nrules);
 	if (!err)
 		err = fill_mmap(skel->maps.fw_rule_ids, img->ids, img->nrules);
-	if (!err)
-		err = fill_batch(skel->maps.fw_lpm6, img->lpm6_keys, img->lpm6_vals, img->nlpm6);
-	if (!err)
-		err = fill_batch(skel->maps.fw_lpm6_lens, keys, img->lpm6_lens,
-				 FW_LPM6_LENS_ENTRIES);
 	return err;
 }
 
@@ -220,7 +200,7 @@ int fw_stage_load(const struct fw_image *img, uint32_t default_counter_slot,
 
 	{
 		struct bpf_map *const pin[] = {
-			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,  skel->maps.fw_lpm6_lens,
+			skel->maps.fw_lpm4,  skel->maps.fw_lpm6,
 			skel->maps.fw_port_cls, skel->maps.fw_bkt4, skel->maps.fw_bkt6,
 			skel->maps.fw_cand4, skel->maps.fw_cand6, skel->maps.fw_rules,
 			skel->maps.fw_rule_ids, skel->maps.rodata,
