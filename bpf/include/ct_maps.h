@@ -29,27 +29,8 @@ struct {
 	__type(value, __u64);
 } ct_stats SEC(".maps");
 
-/* What the ct stage leaves for ct_commit, done only when the packet
- * leaves the chain accepted (stage.h, stage_leave): one per CPU, the
- * packet being judged's, valid while its sl_meta.commit has SL_COMMIT_CT
- * (the entry program clears that bit for every packet). Internal to the
- * ct object, so not in shared/: nothing outside reads it. */
-#define CT_PEND_OPEN 1 /* create the flow: insert it, or take over the dead
-			* or closed entry of its key */
-#define CT_PEND_STEP 2 /* a live flow's state change */
-
-struct ct_pending {
-	struct ct_key key;
-	struct ct_entry entry;	/* OPEN: the entry to create; STEP: its
-				 * state, flags and expires_ns to write, and
-				 * created_ns of the flow it steps */
-	__u64 now_ns;		/* when the stage judged the packet */
-	__u8 op;		/* CT_PEND_* */
-	__u8 old_state;		/* STEP: the entry as the stage saw it */
-	__u8 old_flags;
-	__u8 pad[5];
-};
-
+/* What the ct stage leaves for ct_commit (struct ct_pending, shared/ct.h):
+ * one per CPU, the packet being judged's. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

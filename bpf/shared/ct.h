@@ -91,6 +91,29 @@ struct ct_entry {
 };
 _Static_assert(sizeof(struct ct_entry) == 56, "ct_entry ABI");
 
+/* What the ct stage leaves for its commit program (map ct_pending, a
+ * PERCPU_ARRAY of one, the ct object's own): done only when the packet
+ * leaves the chain accepted (bpf/include/stage.h, stage_leave). Valid
+ * while the packet's sl_meta.commit has SL_COMMIT_CT (the entry program
+ * clears that for every packet). In shared/ for the tests that drive
+ * ct_commit directly. */
+#define CT_PEND_OPEN 1 /* create the flow: insert it, or take over the dead
+			* or closed entry of its key */
+#define CT_PEND_STEP 2 /* a live flow's state change */
+
+struct ct_pending {
+	struct ct_key key;
+	struct ct_entry entry;	/* OPEN: the entry to create; STEP: its
+				 * state, flags and expires_ns to write, and
+				 * created_ns of the flow it steps */
+	__u64 now_ns;		/* when the stage judged the packet */
+	__u8 op;		/* CT_PEND_* */
+	__u8 old_state;		/* STEP: the entry as the stage saw it */
+	__u8 old_flags;
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct ct_pending) == 112, "ct_pending ABI");
+
 /* Counters (map ct_stats, PERCPU_ARRAY of __u64, CT_STAT_SLOTS entries,
  * shared by every generation). Append only: the map is pinned. */
 #define CT_STATS(X)                                                            \

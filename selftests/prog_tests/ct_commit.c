@@ -11,6 +11,9 @@
  *    SYN+ACK, UDP first reply);
  *  - a drop two stages later leaves nothing; audit mode, conntrack last
  *    or alone commit;
+ *  - ct_commit driven directly: returns the action a transmitting stage
+ *    passes (XDP_TX, XDP_REDIRECT), applies only marked work, checks the
+ *    generation, does not apply a stale state change;
  *  - an empty commit slot fails closed: what would open or change a flow
  *    is dropped (missing_stage), what changes nothing passes;
  *  - "cost": what the commit adds per packet (printed, not asserted).
@@ -319,6 +322,135 @@ static void other_chains(void)
 	one_syn(CHAIN("xdp", CT_FN), SL_VERDICT_PASS, true, "conntrack alone: a flow");
 }
 
+/* Write v (size bytes) into every CPU's slot 0 of a per-CPU array. */
+static int percpu_set(int fd, const void *v, size_t size, int ncpus)
+{
+	size_t stride = (size + 7) & ~7ul;
+	uint32_t zero = 0;
+	char *buf = calloc((size_t)ncpus, stride);
+	int i, err;
+
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < ncpus; i++)
+		memcpy(buf + (size_t)i * stride, v, size);
+	err = bpf_map_update_elem(fd, &zero, buf, BPF_ANY) ? -errno : 0;
+	free(buf);
+	return err;
+}
+
+/* ct_commit driven directly (BPF_PROG_TEST_RUN of the program in the
+ * chain's commit slot), its metadata and pending record written by hand:
+ * it returns the action the packet leaves with (XDP_TX, XDP_REDIRECT: what
+ * a transmitting stage's stage_leave passes), does the pending work only
+ * with SL_COMMIT_CT, drops a packet of another generation, and a state
+ * change that finds the flow changed since is not applied. */
+static void commit_program(void)
+{
+	struct ct_p f = tcp(4, "10.0.0.1", "10.0.0.2", 44000, 443, 0);
+	struct ct_p g = tcp(4, "10.0.0.1", "10.0.0.2", 44001, 443, 0);
+	uint8_t frame[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+	uint32_t slot = 2, id, zero = 0; /* ct, fw: the commit is slot 2 */
+	int chain = -1, prog = -1, pend = -1;
+	struct ct_pending p = { 0 };
+	struct sl_meta m = { 0 }, out;
+	struct ct_entry e;
+	struct ct_rig r;
+	char *percpu = NULL;
+
+	if (!ASSERT_OK(ct_rig_open(&r, CHAIN("xdp", CT_FN "," FW_FN)), "rig"))
+		goto out;
+	chain = ct_rig_map(&r, "sl_chain");
+	pend = ct_rig_map(&r, "ct_pending");
+	if (!ASSERT_GE(chain, 0, "sl_chain") || !ASSERT_GE(pend, 0, "ct_pending") ||
+	    !ASSERT_OK(bpf_map_lookup_elem(chain, &slot, &id), "the commit slot is filled"))
+		goto out;
+	prog = bpf_prog_get_fd_by_id(id);
+	if (!ASSERT_GE(prog, 0, "ct_commit"))
+		goto out;
+	percpu = calloc((size_t)r.ncpus, (sizeof(struct sl_meta) + 7) & ~7ul);
+	if (!ASSERT_OK_PTR(percpu, "alloc"))
+		goto out;
+
+#define RUN_COMMIT(label)                                                      	do {                                                                   		ASSERT_OK(percpu_set(pend, &p, sizeof(p), r.ncpus), label);    		ASSERT_OK(percpu_set(r.gp.meta_fd, &m, sizeof(m), r.ncpus), label); 		ASSERT_OK(bpf_prog_test_run_opts(prog, &opts), label);         		ASSERT_OK(bpf_map_lookup_elem(r.gp.meta_fd, &zero, percpu), label); 		out = *(struct sl_meta *)(percpu + (size_t)r.cpu *             					  ((sizeof(struct sl_meta) + 7) & ~7ul)); 	} while (0)
+
+	/* an OPEN, leaving by XDP_TX */
+	ct_key_of(&f, &p.key);
+	p.op = CT_PEND_OPEN;
+	p.now_ns = ct_now_ns();
+	p.entry.state = CT_S_TCP_SYN_SENT;
+	p.entry.created_ns = p.now_ns;
+	p.entry.expires_ns = p.now_ns + 60ull * 1000000000ull;
+	p.entry.packets[0] = 1;
+	m.gen = 1; /* the private generation's */
+	m.commit = SL_COMMIT_CT;
+	m.leave_act = 3; /* XDP_TX */
+	RUN_COMMIT("open, XDP_TX");
+	ASSERT_EQ(opts.retval, 3, "returns XDP_TX");
+	ASSERT_EQ(out.verdict, SL_VERDICT_PASS, "verdict pass");
+	ASSERT_EQ(out.commit, 0, "commit cleared");
+	if (ASSERT_OK(ct_lookup(&r, &f, &e), "the flow is made"))
+		ASSERT_EQ(e.state, CT_S_TCP_SYN_SENT, "as pending");
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_CREATED), 1, "created");
+
+	/* nothing marked: the record is not applied, the action returned */
+	ct_key_of(&g, &p.key);
+	m.commit = 0;
+	m.leave_act = 4; /* XDP_REDIRECT */
+	RUN_COMMIT("unmarked, XDP_REDIRECT");
+	ASSERT_EQ(opts.retval, 4, "returns XDP_REDIRECT");
+	ASSERT_EQ(ct_lookup(&r, &g, &e), -ENOENT, "an unmarked record is not applied");
+
+	/* another generation's packet: dropped, nothing applied */
+	m.commit = SL_COMMIT_CT;
+	m.gen = 7;
+	RUN_COMMIT("generation 7");
+	ASSERT_EQ(opts.retval, 1, "XDP_DROP");
+	ASSERT_EQ(out.reason, SL_DROP_GEN_MISMATCH, "generation_mismatch");
+	ASSERT_EQ(ct_lookup(&r, &g, &e), -ENOENT, "nothing applied");
+
+	/* a STEP that finds the flow changed since (old state not what the
+	 * stage saw): the first change wins; then one that matches */
+	ct_key_of(&f, &p.key);
+	p.op = CT_PEND_STEP;
+	p.old_state = CT_S_TCP_SYN_RECV;
+	p.old_flags = 0;
+	p.entry.state = CT_S_TCP_ESTABLISHED;
+	p.entry.flags = CT_F_SEEN_REPLY;
+	m.gen = 1;
+	m.leave_act = 2; /* XDP_PASS */
+	RUN_COMMIT("stale step");
+	ASSERT_EQ(opts.retval, 2, "XDP_PASS");
+	if (ASSERT_OK(ct_lookup(&r, &f, &e), "flow"))
+		ASSERT_EQ(e.state, CT_S_TCP_SYN_SENT, "a stale step is not applied");
+	p.old_state = CT_S_TCP_SYN_SENT;
+	RUN_COMMIT("step");
+	if (ASSERT_OK(ct_lookup(&r, &f, &e), "flow")) {
+		ASSERT_EQ(e.state, CT_S_TCP_ESTABLISHED, "the step is applied");
+		ASSERT_EQ(e.flags, CT_F_SEEN_REPLY, "with its flags");
+	}
+	/* a STEP for another instance of the flow (created_ns differs) */
+	p.old_state = CT_S_TCP_ESTABLISHED;
+	p.old_flags = CT_F_SEEN_REPLY;
+	p.entry.state = CT_S_TCP_CLOSE;
+	p.entry.created_ns += 1;
+	RUN_COMMIT("step of another instance");
+	if (ASSERT_OK(ct_lookup(&r, &f, &e), "flow"))
+		ASSERT_EQ(e.state, CT_S_TCP_ESTABLISHED, "another instance's step is not applied");
+#undef RUN_COMMIT
+out:
+	free(percpu);
+	if (prog >= 0)
+		close(prog);
+	if (pend >= 0)
+		close(pend);
+	if (chain >= 0)
+		close(chain);
+	ct_rig_close(&r);
+}
+
 /* ns of one run of p through the chain (the kernel's figure). */
 static int run_ns(struct ct_rig *r, const struct ct_p *p, uint32_t repeat, uint32_t *ns)
 {
@@ -403,6 +535,8 @@ void test_ct_commit(void)
 		chain_hook(&tc, CHAIN("tc-ingress", CT_FN "," FW_FN));
 	if (test__start_subtest("other_chains"))
 		other_chains();
+	if (test__start_subtest("commit_program"))
+		commit_program();
 	if (test__start_subtest("missing_commit"))
 		missing_commit();
 	if (test__start_subtest("cost"))

@@ -223,7 +223,7 @@ int ct_send(struct ct_rig *r, const struct ct_p *p, struct sl_meta *m, uint32_t 
 	return 0;
 }
 
-int ct_lookup(struct ct_rig *r, const struct ct_p *p, struct ct_entry *e)
+void ct_key_of(const struct ct_p *p, struct ct_key *out)
 {
 	struct ct_key k = {};
 	uint32_t a[4] = {}, b[4] = {};
@@ -250,6 +250,14 @@ int ct_lookup(struct ct_rig *r, const struct ct_p *p, struct ct_entry *e)
 	k.port[1] = swap ? ap : bp;
 	k.proto = p->proto;
 	k.family = (uint8_t)p->family;
+	*out = k;
+}
+
+int ct_lookup(struct ct_rig *r, const struct ct_p *p, struct ct_entry *e)
+{
+	struct ct_key k;
+
+	ct_key_of(p, &k);
 	return bpf_map_lookup_elem(r->table_fd, &k, e) ? -errno : 0;
 }
 

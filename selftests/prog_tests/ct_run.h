@@ -39,6 +39,8 @@ void ct_rig_close(struct ct_rig *r);
 int ct_frame(const struct ct_p *p, uint8_t *buf, size_t cap);
 /* One packet through the chain: its metadata and the XDP action. */
 int ct_send(struct ct_rig *r, const struct ct_p *p, struct sl_meta *m, uint32_t *retval);
+/* The table key of p's flow (the same from either direction). */
+void ct_key_of(const struct ct_p *p, struct ct_key *k);
 /* The entry of p's flow (either direction): 0, or -ENOENT. */
 int ct_lookup(struct ct_rig *r, const struct ct_p *p, struct ct_entry *e);
 /* A map of the chain's stages by name (an fd to close), or -ENOENT. */
