@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The firewall's three indexes: address class (IPv4 compressed DIR-16-8-8,
- * IPv6 the same nodes ending in prefix tails) and destination port class. Each
+/* The firewall's three indexes: address class (a root, compressed nodes
+ * and prefix tails per family) and destination port class. Each
  * returns the class, or FW_CLS_NONE when a lookup failed (the image is
  * inconsistent): the caller then ignores that index, never guesses. */
 #ifndef SLUICE_FW_LOOKUP_H
@@ -73,23 +73,38 @@ static __always_inline int fw_lpm_node(void *map, __u32 n, __u32 i, __u32 *v)
 #define fw_lpm4_entry(e, v) fw_lpm_entry(&fw_lpm4, e, v)
 #define fw_lpm4_node(n, i, v) fw_lpm_node(&fw_lpm4, n, i, v)
 
-/* At most three dependent cache lines: root (16 bits), then a node per 8
- * bits. The address is in host order. */
+/* Root (16 bits), a node per 8 bits while the range holds more than
+ * FW_LPM4_TAIL_PFX longer prefixes (rarely), then a leaf or a tail: its
+ * prefixes longest first, else the range's best shorter one. Usually two
+ * dependent cache lines. The address is in host order. */
 static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a)
 {
-	__u32 v;
+	struct fw_lpm4_tail *t;
+	__u32 v, k;
+	int i;
 
 	if (fw_lpm4_entry(root + (a >> 16), &v))
 		return FW_CLS_NONE;
-	if (!(v & FW_LPM_CHUNK))
-		return v;
-	if (fw_lpm4_node(v & ~FW_LPM_CHUNK, (a >> 8) & 0xff, &v))
+	if ((v & FW_LPM_CHUNK) && !(v & FW_LPM_TAIL) &&
+	    fw_lpm4_node(v & ~FW_LPM_CHUNK, (a >> 8) & 0xff, &v))
+		return FW_CLS_NONE;
+	if ((v & FW_LPM_CHUNK) && !(v & FW_LPM_TAIL) &&
+	    fw_lpm4_node(v & ~FW_LPM_CHUNK, a & 0xff, &v))
 		return FW_CLS_NONE;
 	if (!(v & FW_LPM_CHUNK))
 		return v;
-	if (fw_lpm4_node(v & ~FW_LPM_CHUNK, a & 0xff, &v))
+	if (!(v & FW_LPM_TAIL)) /* a node below /32: inconsistent */
 		return FW_CLS_NONE;
-	return (v & FW_LPM_CHUNK) ? FW_CLS_NONE : v;
+	k = v & ~(FW_LPM_CHUNK | FW_LPM_TAIL);
+	t = bpf_map_lookup_elem(&fw_lpm4, &k);
+	if (!t)
+		return FW_CLS_NONE;
+	/* an unused slot has length 0: it matches and holds the fallback */
+#pragma unroll
+	for (i = 0; i < FW_LPM4_TAIL_PFX; i++)
+		if ((a & fw_mask(t->plen[i])) == t->addr[i])
+			return t->leaf[i];
+	return t->fallback;
 }
 
 /* Whether the host-order address a0..a3 is in slot i of a tail. */
@@ -108,14 +123,14 @@ static __always_inline int fw_lpm6_in(const struct fw_lpm6_tail *t, int i, __u32
  * a leaf or a tail ends the walk. */
 #define FW_LPM6_LEVEL(word, shift)                                             \
 	do {                                                                   \
-		if (!(v & FW_LPM_CHUNK) || (v & FW_LPM6_TAIL))                 \
+		if (!(v & FW_LPM_CHUNK) || (v & FW_LPM_TAIL))                 \
 			goto walked;                                           \
 		if (fw_lpm_node(&fw_lpm6, v & ~FW_LPM_CHUNK, ((word) >> (shift)) & 0xff, &v)) \
 			return -1;                                             \
 	} while (0)
 
 /* IPv6: root (16 bits), then a node per 8 bits while the range holds more
- * than FW_LPM6_TAIL_PFX longer prefixes, then a tail: its prefixes longest
+ * than FW_LPM_TAIL_PFX longer prefixes, then a tail: its prefixes longest
  * first, else the range's best shorter prefix. Each level's shift is a
  * constant. A global function: verified once for both fields. The address
  * is in host order. Returns the leaf, or -1 on an inconsistent image. */
@@ -143,9 +158,9 @@ __noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2, __u32 a3
 walked:
 	if (!(v & FW_LPM_CHUNK))
 		return (int)v;
-	if (!(v & FW_LPM6_TAIL)) /* a node below /128: inconsistent */
+	if (!(v & FW_LPM_TAIL)) /* a node below /128: inconsistent */
 		return -1;
-	k = v & ~(FW_LPM_CHUNK | FW_LPM6_TAIL);
+	k = v & ~(FW_LPM_CHUNK | FW_LPM_TAIL);
 	t = bpf_map_lookup_elem(&fw_lpm6, &k);
 	if (!t)
 		return -1;

@@ -10,25 +10,26 @@
  * class, cut after the first atom that surely matches. The stage looks the
  * indexes up (most selective first, stopping once a list is short), scans
  * the shortest list and checks each atom exactly; the first match wins.
- * Address classes come from a compressed DIR-16-8-8 table for IPv4 and
- * from the same nodes ending in short prefix tails for IPv6; their leaves
- * hold short lists inline.
+ * Address classes come from a 16-bit root and compressed 8-bit nodes that
+ * end in short prefix tails (one table per family); their leaves hold
+ * short lists inline.
  */
 #ifndef SLUICE_SHARED_FW_H
 #define SLUICE_SHARED_FW_H
 
 #include <linux/types.h>
 
-/* IPv4 DIR-16-8-8 table, compressed (map fw_lpm4, ARRAY of union
- * fw_lpm4_elem, 64 B: one cache line each). Entries are __u32 numbered
- * across elements: entry E is e[E % 16] of element E / 16. The source root
- * is entries [0, 65536), the destination root [65536, 131072), indexed by
- * the top 16 bits of the address. An entry is a leaf (FW_LPM_CHUNK clear)
- * or FW_LPM_CHUNK | n: element n is a node standing for a 256-entry chunk,
- * indexed by the next 8 bits, then (a node's entry may point to another
- * node) by the last 8. A leaf is the address's class (0: no prefix of this
- * field covers it), or, for a short list, the list itself (FW_LPM_LIST):
- * that saves the bucket lookup. fw_lpm6 uses the same entries and nodes.
+/* IPv4 address table (map fw_lpm4, ARRAY of union fw_lpm4_elem, 64 B: one
+ * cache line each). Entries are __u32 numbered across elements: entry E is
+ * e[E % 16] of element E / 16. The source root is entries [0, 65536), the
+ * destination root [65536, 131072), indexed by the top 16 bits of the
+ * address. An entry is a leaf (FW_LPM_CHUNK clear), FW_LPM_CHUNK | n:
+ * element n is a node standing for a 256-entry chunk indexed by the next 8
+ * bits (a node's entry may point to another node, for the last 8), or
+ * FW_LPM_CHUNK | FW_LPM_TAIL | n: element n is a tail (below). A leaf is
+ * the address's class (0: no prefix of this field covers it), or, for a
+ * short list, the list itself (FW_LPM_LIST): that saves the bucket lookup.
+ * fw_lpm6 uses the same entries and nodes.
  *
  * A node (poptrie-style) stores its chunk's 256 entries as runs of equal
  * entries: bit i of bm is set when entry i starts a run (bit 0 always is).
@@ -56,9 +57,27 @@ struct fw_lpm4_node {
 				       * table entry of the first run */
 };
 
+/* A range of the IPv4 table with at most FW_LPM4_TAIL_PFX prefixes longer
+ * than its depth ends in a tail (entry FW_LPM_CHUNK | FW_LPM_TAIL | n,
+ * element n): the prefixes, longest first, and the leaf of the range's best
+ * shorter prefix; an unused slot has length 0 and leaf = fallback. With
+ * prefixes spread over the space nearly every /16 holding a longer one
+ * holds at most 6: the root and a tail, where DIR-16-8-8 took one or two
+ * nodes. fw_lpm6 has the same, with 2 prefixes of 128 bits. */
+#define FW_LPM_TAIL 0x40000000u
+#define FW_LPM4_TAIL_PFX 6
+struct fw_lpm4_tail {
+	__u32 addr[FW_LPM4_TAIL_PFX]; /* host order, masked to plen */
+	__u32 leaf[FW_LPM4_TAIL_PFX];
+	__u32 fallback;
+	__u8 plen[FW_LPM4_TAIL_PFX];
+	__u8 pad[6];
+};
+
 union fw_lpm4_elem {
 	__u32 e[FW_LPM4_ELEM_ENTRIES];
 	struct fw_lpm4_node node;
+	struct fw_lpm4_tail tail;
 };
 _Static_assert(sizeof(union fw_lpm4_elem) == 64, "fw_lpm4_elem ABI");
 
@@ -83,13 +102,12 @@ _Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
  * same compressed nodes as fw_lpm4 (a 16-bit root per field, entries
  * [0, 65536) for the source and [65536, 131072) for the destination, then
  * nodes of 8 bits each), but only as deep as needed: an entry may instead
- * point to a tail (FW_LPM_CHUNK | FW_LPM6_TAIL | n), element n holding
+ * point to a tail (FW_LPM_CHUNK | FW_LPM_TAIL | n), element n holding
  * the at most FW_LPM6_TAIL_PFX prefixes longer than the entry's depth
  * inside its range, longest first, and the leaf of the range's best shorter
  * prefix. A range with more prefixes gets a node for the next 8 bits. With
  * prefixes spread over the space, the tail comes one or two levels below
  * the root: 3-4 dependent cache lines whatever the prefix lengths. */
-#define FW_LPM6_TAIL 0x40000000u
 #define FW_LPM6_TAIL_PFX 2
 #define FW_LPM6_FIRST_NODE FW_LPM4_FIRST_NODE
 #define FW_LPM6_MAX_LEVELS 14 /* nodes below the root: (128 - 16) / 8 */

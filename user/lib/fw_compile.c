@@ -11,8 +11,7 @@
  *   3. address classes and their candidate lists (fw_classes.c,
  *      fw_buckets.c), port classes and lists;
  *   4. the worst-case scan against FW_MAX_SCAN; the lookup order;
- *   5. the IPv4 compressed DIR-16-8-8 table (fw_lpm4.c) and the IPv6 nodes
- *      and tails (fw_lpm6.c).
+ *   5. the address tables: roots, nodes and tails (fw_lpm.c).
  * Every cap is checked before the memory behind it is allocated. */
 #include <errno.h>
 #include <stdio.h>
@@ -676,13 +675,13 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (err)
 		goto fail;
 
-	/* IPv4 DIR-16-8-8 */
-	err = fw_lpm4_build(&fams[0], img->lpm4_chunks, leaf[0], &img->lpm4, &img->nlpm4);
+	/* IPv4 roots, nodes and tails */
+	err = fw_lpm_build(&fams[0], leaf[0], SIZE_MAX, &img->lpm4, &img->nlpm4);
 	if (err)
 		goto fail;
 
 	/* IPv6 nodes and tails */
-	err = fw_lpm6_build(&fams[1], leaf[1], FW_LPM6_MAX_ELEMS, &img->lpm6, &img->nlpm6);
+	err = fw_lpm_build(&fams[1], leaf[1], FW_LPM6_MAX_ELEMS, &img->lpm6, &img->nlpm6);
 	if (err == -E2BIG) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,

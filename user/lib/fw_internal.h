@@ -102,18 +102,17 @@ void fw_lists_free(struct fw_lists *l);
 /* Free the lists and say why the index is not built. */
 void fw_lists_drop(struct fw_lists *l, const char *why);
 
-/* fw_lpm4.c: chunks the two fields need (for the cap), then the
- * compressed table (*nout: __u32 entries, a multiple of 16).
- * leaf[field][class] is what a leaf of that class holds (FW_LPM_LIST or the
- * class). */
+/* fw_lpm4.c: the DIR-16-8-8 chunks the two IPv4 fields would need: a
+ * bound on the IPv4 table's nodes and tails, checked against the cap
+ * before building. */
 size_t fw_lpm4_chunks(const struct fw_fam *fam);
-int fw_lpm4_build(const struct fw_fam *fam, size_t nchunks, uint32_t *const leaf[2],
-		  uint32_t **out, size_t *nout);
 
-/* fw_lpm6.c: the IPv6 table (*nout: __u32 entries, a multiple of 16);
- * -E2BIG when it needs more than max_elems elements (*nout: how far it got). */
-int fw_lpm6_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_elems,
-		  uint32_t **out, size_t *nout);
+/* fw_lpm.c: the address table of a family (*nout: __u32 entries, a
+ * multiple of 16). leaf[field][class] is what a leaf of that class holds
+ * (FW_LPM_LIST or the class). -E2BIG when it needs more than max_elems
+ * elements. */
+int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_elems,
+		 uint32_t **out, size_t *nout);
 
 /* Caps that are only a compiler's business (the others: fw_compile.h). */
 #define FW_PORT_WORK_FACTOR 4 /* port lists: work before giving up, x cap */
