@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <cjson/cJSON.h>
+#include "shared/cni.h"
 
 /* CNI error codes (spec "Error"), and sluice-cni's own from 100. */
 enum cni_code {
@@ -27,6 +28,7 @@ enum cni_code {
 	CNI_E_CHAIN = 102,	/* the named chain is missing or not at TC */
 	CNI_E_CHECK = 103,	/* CHECK found a difference */
 	CNI_E_ENDPOINT = 104,	/* the endpoints map */
+	CNI_E_DATAPATH = 105,	/* the pod datapath could not be loaded or attached */
 	CNI_E_FAULT = 199,	/* test-only fault injection */
 };
 
@@ -107,29 +109,9 @@ int cni_ipam_version(const char *path, const char *want, char *ver, size_t len);
 int cni_ipam_parse(const char *out, struct cni_ipam_result *r, struct cni_err *e);
 void cni_ipam_result_free(struct cni_ipam_result *r);
 
-/* ep.c: the pinned endpoints map and the per-attachment records. */
-struct sl_cni_ep_key {
-	uint8_t family;
-	uint8_t pad[3];
-	uint8_t addr[16];
-};
-_Static_assert(sizeof(struct sl_cni_ep_key) == 20, "sl_cni_ep_key");
-
-struct sl_cni_ep {
-	uint32_t ifindex;	/* host veth */
-	uint32_t pod_ifindex;	/* in the pod's netns */
-	char container_id[128];
-	char ifname[16];
-	char netns[128];
-	char pod_namespace[64];
-	char pod_name[256];
-	char network[64];
-	char chain[64];
-};
-_Static_assert(sizeof(struct sl_cni_ep) == 8 + 128 + 16 + 128 + 64 + 256 + 64 + 64, "sl_cni_ep");
-
-#define CNI_EP_MAX 65536
-/* PIN_ROOT/cni/endpoints, created (with BTF) and pinned when missing. */
+/* ep.c: the pinned endpoints map (layout in shared/cni.h). */
+/* PIN_ROOT/cni/endpoints, created (with BTF) and pinned when missing;
+ * -EPROTO when a pinned map has another layout (an older sluice-cni). */
 int cni_ep_map_open(const char *pin_root, bool create);
 int cni_ip_from_str(const char *s, int *family, uint8_t addr[16], int *plen);
 void cni_ip_to_str(int family, const uint8_t *addr, char *out, size_t len);

@@ -22,7 +22,7 @@ static int field(struct btf *b, const char *name, int type, size_t off)
 static int ep_btf(int *kid, int *vid)
 {
 	struct btf *b = btf__new_empty();
-	int u8, u32, ch, a3, a16, cid, c16, c64, c128, c256, fd;
+	int u8, u32, ch, a3, a6, a16, cid, c16, c64, c128, c256, fd;
 
 	if (!b)
 		return -ENOMEM;
@@ -30,6 +30,7 @@ static int ep_btf(int *kid, int *vid)
 	u32 = btf__add_int(b, "__u32", 4, 0);
 	ch = btf__add_int(b, "char", 1, BTF_INT_SIGNED);
 	a3 = btf__add_array(b, u32, u8, 3);
+	a6 = btf__add_array(b, u32, u8, 6);
 	a16 = btf__add_array(b, u32, u8, 16);
 	c16 = btf__add_array(b, u32, ch, 16);
 	c64 = btf__add_array(b, u32, ch, 64);
@@ -49,6 +50,9 @@ static int ep_btf(int *kid, int *vid)
 	field(b, "pod_name", c256, offsetof(struct sl_cni_ep, pod_name));
 	field(b, "network", c64, offsetof(struct sl_cni_ep, network));
 	field(b, "chain", c64, offsetof(struct sl_cni_ep, chain));
+	field(b, "mac", a6, offsetof(struct sl_cni_ep, mac));
+	field(b, "pod_mac", a6, offsetof(struct sl_cni_ep, pod_mac));
+	field(b, "pad", u32, offsetof(struct sl_cni_ep, pad));
 	if (cid < 0 || btf__load_into_kernel(b)) {
 		btf__free(b);
 		return -EINVAL;
@@ -56,6 +60,22 @@ static int ep_btf(int *kid, int *vid)
 	fd = dup(btf__fd(b));
 	btf__free(b);
 	return fd < 0 ? -errno : fd;
+}
+
+/* A map pinned by an older sluice-cni has a shorter value: refuse it
+ * rather than read past its entries. */
+static int ep_map_check(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_HASH ||
+	    info.key_size != sizeof(struct sl_cni_ep_key) ||
+	    info.value_size != sizeof(struct sl_cni_ep) || info.max_entries != CNI_EP_MAX) {
+		close(fd);
+		return -EPROTO;
+	}
+	return fd;
 }
 
 int cni_ep_map_open(const char *pin_root, bool create)
@@ -67,7 +87,9 @@ int cni_ep_map_open(const char *pin_root, bool create)
 	if (snprintf(dir, sizeof(dir), "%s/cni", pin_root) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
 	fd = pin_get(dir, "endpoints");
-	if (fd >= 0 || !create || fd != -ENOENT)
+	if (fd >= 0)
+		return ep_map_check(fd);
+	if (!create || fd != -ENOENT)
 		return fd;
 	err = mkdir_p(dir);
 	if (err)

@@ -27,6 +27,7 @@
 #include "pin.h"
 #include "chain.h"
 #include "attach.h"
+#include "poddp.h"
 
 static const char *const versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
 #define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
@@ -575,6 +576,50 @@ static void tc_detach_host(int ifindex)
 	libbpf_set_print(old);
 }
 
+/* --- the pod datapath ---------------------------------------------------- */
+
+/* The pod datapath program of this pin root (bpf/pod.bpf.c), loaded and
+ * pinned by the first ADD or STATUS that needs it; creators serialize on
+ * STATE_DIR/cni/datapath.lock so that one program and one counter map are
+ * pinned. */
+static int datapath_get(struct ctx *c, int epfd, bool create, struct cni_err *e)
+{
+	char path[PATH_MAX];
+	int lfd, fd;
+
+	fd = poddp_get(c->pin_root, epfd, false);
+	if (fd >= 0 || !create || fd != -ENOENT)
+		goto done;
+	snprintf(path, sizeof(path), "%s/cni", c->state_dir);
+	if (mkdir_p(path))
+		return cni_fail(e, CNI_E_IO, "cannot create the state directory", "%s: %s", path,
+				strerror(errno));
+	snprintf(path, sizeof(path), "%s/cni/datapath.lock", c->state_dir);
+	lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX)) {
+		cni_fail(e, CNI_E_IO, "cannot take the datapath lock", "%s: %s", path,
+			 strerror(errno));
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	fd = poddp_get(c->pin_root, epfd, true);
+	close(lfd);
+done:
+	if (fd < 0)
+		return cni_fail(e, CNI_E_DATAPATH, "pod datapath not available", "%s/cni/pod: %s",
+				c->pin_root, strerror(-fd));
+	return fd;
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* --- IPAM ---------------------------------------------------------------- */
 
 /* The config IPAM sees: ours, with ipam.type defaulted. */
@@ -735,6 +780,24 @@ out:
 	return 0;
 }
 
+/* Chained mode: the earlier plugin made the pod interface; its index and
+ * MAC for the endpoint entries. */
+static int pod_link(void *arg)
+{
+	struct pod_setup *p = arg;
+	struct mnl_socket *nl = cnl_open();
+	int err;
+
+	if (!nl)
+		return cni_fail(p->e, CNI_E_NETLINK, "netlink in the pod netns", "%s", strerror(errno));
+	err = cnl_link_get(nl, p->c->ifname, &p->ifindex, p->mac);
+	cnl_close(nl);
+	if (err)
+		return cni_fail(p->e, CNI_E_CONFIG, "no pod interface from the earlier plugin",
+				"%s in %s: %s", p->c->ifname, p->c->netns, strerror(-err));
+	return 0;
+}
+
 static int host_sysctls(struct ctx *c)
 {
 	char path[PATH_MAX];
@@ -751,8 +814,9 @@ static int cmd_add(struct ctx *c, struct cni_err *e)
 	struct pod_setup ps = {};
 	struct mnl_socket *nl = NULL;
 	char *out = NULL;
-	int nsfd = -1, hidx = 0, epfd = -1, i, err;
-	bool ipam_done = false, veth_done = false, chain_done = false, ep_done = false;
+	int nsfd = -1, hidx = 0, epfd = -1, dpfd, i, err;
+	bool ipam_done = false, veth_done = false, chain_done = false, dp_done = false;
+	bool ep_done = false;
 	uint8_t hmac[6] = {};
 	cJSON *res, *ifs, *ips, *routes, *o;
 	char mac[18];
@@ -805,6 +869,15 @@ static int cmd_add(struct ctx *c, struct cni_err *e)
 		}
 		if (!c->host[0] || cnl_link_get(nl, c->host, &hidx, hmac)) {
 			cni_fail(e, CNI_E_CONFIG, "no host interface in prevResult", "%s", c->host);
+			goto fail_early;
+		}
+		ps.c = c;
+		ps.e = e;
+		err = cni_in_netns(nsfd, pod_link, &ps);
+		if (err) {
+			if (err != -1)
+				cni_fail(e, CNI_E_NETLINK, "cannot enter the pod netns", "%s",
+					 strerror(-err));
 			goto fail_early;
 		}
 		goto datapath;
@@ -867,7 +940,15 @@ static int cmd_add(struct ctx *c, struct cni_err *e)
 		goto rollback;
 	}
 datapath:
-	/* 5. the chain, at TC ingress of the host veth (what the pod sends) */
+	/* 5. at TC ingress of the host veth (what the pod sends): the chain
+	 * (priority 1), then the pod datapath (priority 2), in that order so
+	 * that the datapath never delivers a packet the chain has not judged */
+	epfd = cni_ep_map_open(c->pin_root, true);
+	if (epfd < 0) {
+		cni_fail(e, CNI_E_ENDPOINT, "cannot open the endpoints map", "%s/cni/endpoints: %s",
+			 c->pin_root, strerror(-epfd));
+		goto rollback;
+	}
 	if (c->chain) {
 		if (chain_attach(c, hidx, e))
 			goto rollback;
@@ -877,13 +958,22 @@ datapath:
 		cni_fail(e, CNI_E_FAULT, "fault injected", "after cni-chain");
 		goto rollback;
 	}
-	/* 6. the endpoint entries */
-	epfd = cni_ep_map_open(c->pin_root, true);
-	if (epfd < 0) {
-		cni_fail(e, CNI_E_ENDPOINT, "cannot open the endpoints map", "%s/cni/endpoints: %s",
-			 c->pin_root, strerror(-epfd));
+	dpfd = datapath_get(c, epfd, true, e);
+	if (dpfd < 0)
+		goto rollback;
+	err = poddp_tc_attach(hidx, dpfd);
+	close(dpfd);
+	if (err) {
+		cni_fail(e, CNI_E_DATAPATH, "cannot attach the pod datapath", "%s: %s", c->host,
+			 strerror(-err));
 		goto rollback;
 	}
+	dp_done = true;
+	if (fault_at("cni-datapath")) {
+		cni_fail(e, CNI_E_FAULT, "fault injected", "after cni-datapath");
+		goto rollback;
+	}
+	/* 6. the endpoint entries: from here the datapath delivers to the pod */
 	ep_done = true;
 	for (i = 0; i < r.nips; i++) {
 		struct sl_cni_ep_key k;
@@ -899,6 +989,8 @@ datapath:
 		snprintf(v.pod_name, sizeof(v.pod_name), "%s", c->pod_name);
 		snprintf(v.network, sizeof(v.network), "%s", c->name);
 		snprintf(v.chain, sizeof(v.chain), "%s", c->chain ? c->chain : "");
+		memcpy(v.mac, hmac, 6);
+		memcpy(v.pod_mac, ps.mac, 6);
 		if (bpf_map_update_elem(epfd, &k, &v, BPF_ANY)) {
 			cni_fail(e, CNI_E_ENDPOINT, "cannot record the endpoint", "%s", strerror(errno));
 			goto rollback;
@@ -965,8 +1057,12 @@ rollback:
 			ep_key(&k, &r.ips[i]);
 			bpf_map_delete_elem(epfd, &k);
 		}
-		close(epfd);
 	}
+	if (epfd >= 0)
+		close(epfd);
+	/* veth mode: the filters go with the link */
+	if (dp_done && c->chained)
+		poddp_tc_detach(hidx);
 	if (chain_done && c->chained)
 		tc_detach_host(hidx);
 	if (veth_done && nl)
@@ -1015,10 +1111,12 @@ static int teardown(struct ctx *c, const char *cid, const char *ifname, struct c
 		close(epfd);
 	}
 	if (nl && !cnl_link_get(nl, c->host, &idx, NULL)) {
-		if (chained)
+		if (chained) {
+			poddp_tc_detach(idx);
 			tc_detach_host(idx);
-		else
+		} else {
 			cnl_link_del(nl, idx);
+		}
 	}
 	cnl_close(nl);
 	if (!chained) {
@@ -1104,7 +1202,8 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 	cJSON *prev = cJSON_GetObjectItem(c->conf, "prevResult"), *rec = NULL, *it;
 	struct mnl_socket *nl = NULL;
 	struct pod_check pc;
-	int nsfd = -1, hidx, epfd = -1, ret = -1;
+	int nsfd = -1, hidx, epfd = -1, dpfd, ret = -1;
+	uint8_t hmac[6];
 	char *out = NULL;
 
 	if (c->vnum < 400)
@@ -1138,7 +1237,7 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 	if (!cJSON_IsTrue(cJSON_GetObjectItem(rec, "chained")) && cni_in_netns(nsfd, pod_check, &pc))
 		goto out;
 	nl = cnl_open();
-	if (!nl || cnl_link_get(nl, c->host, &hidx, NULL)) {
+	if (!nl || cnl_link_get(nl, c->host, &hidx, hmac)) {
 		cni_fail(e, CNI_E_CHECK, "host interface missing", "%s", c->host);
 		goto out;
 	}
@@ -1153,6 +1252,7 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 			continue;
 		ep_key(&k, &ip);
 		if (epfd < 0 || bpf_map_lookup_elem(epfd, &k, &v) || (int)v.ifindex != hidx ||
+		    memcmp(v.mac, hmac, 6) ||
 		    strncmp(v.container_id, c->cid, sizeof(v.container_id))) {
 			cni_fail(e, CNI_E_CHECK, "endpoint entry missing or different", "%s", a);
 			goto out;
@@ -1170,6 +1270,15 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 			goto out;
 		}
 	}
+	dpfd = poddp_get(c->pin_root, -1, false);
+	if (dpfd < 0 || poddp_tc_prog(hidx) != prog_id(dpfd)) {
+		cni_fail(e, CNI_E_CHECK, "pod datapath not attached", "%s/cni/pod on %s", c->pin_root,
+			 c->host);
+		if (dpfd >= 0)
+			close(dpfd);
+		goto out;
+	}
+	close(dpfd);
 	if (!cJSON_IsTrue(cJSON_GetObjectItem(rec, "chained")) &&
 	    ipam_run(c, "CHECK", NULL, NULL, &out, e) < 0)
 		goto out;
@@ -1216,6 +1325,21 @@ static int cmd_status(struct ctx *c, struct cni_err *e)
 			return -1;
 		}
 		close(fd);
+	}
+	/* The pod datapath: loaded (and pinned) now if no ADD did yet. */
+	{
+		int epfd = cni_ep_map_open(c->pin_root, true), dpfd;
+
+		if (epfd < 0)
+			return cni_fail(e, CNI_E_NOT_AVAILABLE, "datapath not available",
+					"%s/cni/endpoints: %s", c->pin_root, strerror(-epfd));
+		dpfd = datapath_get(c, epfd, true, e);
+		close(epfd);
+		if (dpfd < 0) {
+			e->code = CNI_E_NOT_AVAILABLE;
+			return -1;
+		}
+		close(dpfd);
 	}
 	err = ipam_run(c, "STATUS", NULL, NULL, &out, e);
 	free(out);

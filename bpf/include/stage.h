@@ -120,7 +120,11 @@ static __always_inline struct sl_meta *stage_begin(SL_CTX *ctx)
 	return meta;
 }
 
-/* The packet is accepted: count it and hand back its action. */
+/* The packet is accepted: count it and hand back its action. At TC a pass
+ * (TC_ACT_OK) leaves as TC_ACT_UNSPEC (tcx calls it TCX_NEXT): the next
+ * cls_bpf filter on the hook runs, and with none the stack takes the
+ * packet as with TC_ACT_OK. That is how sluice-cni's pod datapath
+ * (bpf/pod.bpf.c, priority 2) delivers what a pod's chain passed. */
 static __always_inline int stage_pass(struct sl_meta *meta, int act)
 {
 	struct sl_gen_stats *gs = gen_stats_get();
@@ -128,6 +132,10 @@ static __always_inline int stage_pass(struct sl_meta *meta, int act)
 	meta->verdict = SL_VERDICT_PASS;
 	if (gs)
 		gs->passed++;
+#ifdef SL_HOOK_TC
+	if (act == TC_ACT_OK)
+		return TC_ACT_UNSPEC;
+#endif
 	return act;
 }
 

@@ -436,7 +436,8 @@ cleanup:
 void test_cni_fault(void)
 {
 	static const char *steps[] = { "cni-ipam", "cni-veth", "cni-pod-addr", "cni-pod-route",
-				       "cni-host", "cni-chain", "cni-endpoint", "cni-record" };
+				       "cni-host", "cni-chain", "cni-datapath", "cni-endpoint",
+				       "cni-record" };
 	struct cni_rig r;
 	char pod[NETNS_NAME_MAX], out[OUT], n[128], envb[64];
 	size_t i;

@@ -75,7 +75,8 @@ void trace_print(const struct probe_result *res, const cJSON *fns, bool tc)
 	out_str("reason", m->reason ? " (%s)" : NULL, drop_reason_str(m->reason));
 	if (tc)
 		out_str("tc_action", ", TC action %s\n", res->retval == TC_ACT_SHOT ? "TC_ACT_SHOT" :
-			res->retval == TC_ACT_OK ? "TC_ACT_OK" : "other");
+			res->retval == TC_ACT_OK ? "TC_ACT_OK" :
+			res->retval == (uint32_t)TC_ACT_UNSPEC ? "TC_ACT_UNSPEC" : "other");
 	else
 		out_str("xdp_action", ", XDP action %s\n", res->retval == XDP_DROP ? "XDP_DROP" :
 			res->retval == XDP_PASS ? "XDP_PASS" : "other");

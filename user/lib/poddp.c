@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The pod datapath loader and its TC attach (poddp.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "poddp.h"
+#include "pin.h"
+#include "pod.skel.h"
+
+int poddp_load(int ep_fd, int stats_fd, bool peer, int *prog_fd, int *stats_out)
+{
+	struct pod *skel = pod__open();
+	int err = 0;
+
+	*prog_fd = -1;
+	if (stats_out)
+		*stats_out = -1;
+	if (!skel)
+		return -errno ?: -ENOMEM;
+	skel->rodata->pod_peer = peer;
+	if (ep_fd >= 0)
+		err = bpf_map__reuse_fd(skel->maps.sl_cni_eps, ep_fd);
+	if (!err && stats_fd >= 0)
+		err = bpf_map__reuse_fd(skel->maps.pod_stats, stats_fd);
+	if (!err)
+		err = pod__load(skel);
+	if (err)
+		goto out;
+	*prog_fd = dup(bpf_program__fd(skel->progs.sl_pod));
+	if (*prog_fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (stats_out) {
+		*stats_out = dup(bpf_map__fd(skel->maps.pod_stats));
+		if (*stats_out < 0) {
+			err = -errno;
+			close(*prog_fd);
+			*prog_fd = -1;
+		}
+	}
+out:
+	pod__destroy(skel);
+	return err;
+}
+
+int poddp_get(const char *pin_root, int ep_fd, bool create)
+{
+	char dir[PATH_MAX];
+	int fd, stats, err;
+
+	if (snprintf(dir, sizeof(dir), "%s/cni", pin_root) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	fd = pin_get(dir, "pod");
+	if (fd >= 0 || !create || fd != -ENOENT)
+		return fd;
+	/* Counters outlive a reload: reuse them when a pin is left. */
+	stats = pin_get(dir, "pod_stats");
+	if (stats < 0 && stats != -ENOENT)
+		return stats;
+	err = poddp_load(ep_fd, stats, true, &fd, stats < 0 ? &stats : NULL);
+	if (err)
+		goto out;
+	err = pin_fd(stats, dir, "pod_stats");
+	if (err == -EEXIST)
+		err = 0;
+	if (!err)
+		err = pin_fd(fd, dir, "pod");
+out:
+	if (stats >= 0)
+		close(stats);
+	if (err && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	return err ? err : fd;
+}
+
+int poddp_stats_get(const char *pin_root)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/cni", pin_root);
+	return pin_get(dir, "pod_stats");
+}
+
+static void tc_init(struct bpf_tc_hook *h, struct bpf_tc_opts *o, int ifindex)
+{
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = BPF_TC_INGRESS;
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->handle = POD_TC_HANDLE;
+	o->priority = POD_TC_PRIO;
+}
+
+unsigned int poddp_tc_prog(int ifindex)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_init(&h, &o, ifindex);
+	err = bpf_tc_query(&h, &o);
+	libbpf_set_print(old);
+	return err ? 0 : o.prog_id;
+}
+
+int poddp_tc_attach(int ifindex, int prog_fd)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_init(&h, &o, ifindex);
+	err = bpf_tc_hook_create(&h);
+	libbpf_set_print(old);
+	if (err && err != -EEXIST)
+		return err;
+	o.prog_fd = prog_fd;
+	o.flags = poddp_tc_prog(ifindex) ? BPF_TC_F_REPLACE : 0;
+	return bpf_tc_attach(&h, &o);
+}
+
+void poddp_tc_detach(int ifindex)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+
+	tc_init(&h, &o, ifindex);
+	bpf_tc_detach(&h, &o);
+	libbpf_set_print(old);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The pod datapath (bpf/pod.bpf.c) of sluice-cni: one program per pin root,
+ * pinned at PIN_ROOT/cni/pod with its counters at PIN_ROOT/cni/pod_stats,
+ * attached by the plugin at TC ingress of every pod's host veth
+ * (POD_TC_HANDLE, POD_TC_PRIO in shared/cni.h). */
+#ifndef SLUICE_PODDP_H
+#define SLUICE_PODDP_H
+
+#include <stdbool.h>
+#include "shared/cni.h"
+
+/* Load the program. ep_fd: the endpoints map to use (-1: a map of its
+ * own, for tests); stats_fd likewise. *prog_fd and *stats_out (may be
+ * NULL) get new fds. peer: bpf_redirect_peer (1) or bpf_redirect (0). */
+int poddp_load(int ep_fd, int stats_fd, bool peer, int *prog_fd, int *stats_out);
+/* The pinned program of pin_root; when absent and create is set, loaded
+ * with ep_fd and pinned (the caller serializes creators). Returns a
+ * program fd or a negative errno. */
+int poddp_get(const char *pin_root, int ep_fd, bool create);
+/* The pinned counters, or a negative errno. */
+int poddp_stats_get(const char *pin_root);
+/* The program at the pod datapath's TC handle on ifindex ingress, 0 if none. */
+unsigned int poddp_tc_prog(int ifindex);
+int poddp_tc_attach(int ifindex, int prog_fd);
+void poddp_tc_detach(int ifindex);
+
+#endif
