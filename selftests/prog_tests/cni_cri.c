@@ -126,7 +126,7 @@ static bool pod_inspect(struct cri *c, struct pod *p, const char *want_state)
 	return ok;
 }
 
-/* The pin root holds nothing but the plugin's endpoints map. */
+/* Pins under a pin root. */
 static int count_pins(const char *dir)
 {
 	struct dirent *d;
@@ -367,7 +367,8 @@ void test_cni_cri(void)
 	ASSERT_EQ(eps, 0, "after remove: no endpoint entry");
 	ASSERT_EQ(ipam, 0, "after remove: no IPAM reservation");
 	ASSERT_EQ(recs, 0, "after remove: no record");
-	ASSERT_EQ(count_pins(c.r.pin), 1, "after remove: only the endpoints map pinned");
+	ASSERT_EQ(count_pins(c.r.pin), 3,
+		  "after remove: only the endpoints map and the pod datapath pinned");
 	ret = sh("nsenter -t %d -m -- sh -c 'ls -A /run/netns /var/lib/cni/results | grep -v : | grep -c .'",
 		 (int)c.ctd);
 	chomp(out);

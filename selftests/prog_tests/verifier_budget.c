@@ -24,6 +24,7 @@
 #include "nf_ct.h"
 #include "nf_lb.h"
 #include "nf_nat.h"
+#include "poddp.h"
 
 #define VERIFIER_BUDGET 700000
 
@@ -247,6 +248,21 @@ static void load_lb_decap(void)
 	lb_decap__destroy(skel);
 }
 
+/* pod: sluice-cni's pod datapath (TC only), through the plugin's loader,
+ * with each redirect (peer, egress). */
+static void load_pod(void)
+{
+	int peer, prog, stats;
+
+	for (peer = 1; peer >= 0; peer--) {
+		if (!ASSERT_OK(poddp_load(-1, -1, peer, &prog, &stats), "poddp_load"))
+			continue;
+		record("pod", "sl_pod", peer ? "peer" : "egress", prog);
+		close(prog);
+		close(stats);
+	}
+}
+
 static void load_nat(void) { load_nat_plane(false); }
 static void load_nat_tc(void) { load_nat_plane(true); }
 static void load_lb(void) { load_lb_plane(false); }
@@ -273,6 +289,7 @@ static const struct {
 	{ "lb_decap", load_lb_decap },
 	{ "nat", load_nat },
 	{ "nat_tc", load_nat_tc },
+	{ "pod", load_pod },
 };
 
 /* Every program of every object in BUILD/bpf was measured. */
