@@ -43,6 +43,8 @@
 #define CRI_NET "sluice-cri"
 #define CRI_SUBNET "10.91.0.0/24"
 #define CRI_PREFIX "10.91.0."
+#define CRI_CHAIN "cri-pods"
+#define CRI_VIP "10.96.0.10"
 
 static char out[1 << 16];
 
@@ -172,6 +174,8 @@ static int write_file(const char *path, const char *text)
 	return fclose(f) ? -errno : 0;
 }
 
+static int apply_chain(struct cri *c, const char *backend);
+
 static bool setup(struct cri *c)
 {
 	char p[PATH_MAX * 2], conf[8192];
@@ -206,11 +210,17 @@ static bool setup(struct cri *c)
 	}
 	snprintf(conf, sizeof(conf),
 		 "{\"cniVersion\":\"1.0.0\",\"name\":\"" CRI_NET "\",\"plugins\":[{\"type\":\"sluice-cni\","
-		 "\"pinRoot\":\"%s\",\"stateDir\":\"%s\",\"ipam\":{\"type\":\"host-local\","
+		 "\"chain\":\"" CRI_CHAIN "\",\"pinRoot\":\"%s\",\"stateDir\":\"%s\",\"ipam\":{\"type\":\"host-local\","
 		 "\"dataDir\":\"%s\",\"ranges\":[[{\"subnet\":\"" CRI_SUBNET "\"}]]}}]}\n",
 		 c->r.pin, c->r.state, c->r.ipam);
 	snprintf(p, sizeof(p), "%s/conf/10-sluice.conflist", c->r.tmp);
 	if (!ASSERT_OK(write_file(p, conf), "conflist"))
+		return false;
+	/* the chain exists before the first pod (ADD attaches it); its
+	 * backend is set once pod b has an address */
+	if (!ASSERT_OK(netns_run(c->r.node, "ip link add anchor0 type veth peer name anchor1 && "
+				 "ip link set anchor0 up"), "anchor interface") ||
+	    !ASSERT_OK(apply_chain(c, "192.0.2.99"), "apply the pods' chain"))
 		return false;
 	ret = sh("tools/cni/pause-image.sh %s/pause.tar " CRI_IMAGE, c->r.tmp);
 	if (!ASSERT_OK(ret, "pause image (tools/cni/pause-image.sh)")) {
@@ -236,6 +246,28 @@ static bool setup(struct cri *c)
 		return false;
 	}
 	return true;
+}
+
+/* The pods' chain (the conflist names it): a firewall that allows, and a
+ * load balancer with service VIP:80 -> backend:8080. */
+static int apply_chain(struct cri *c, const char *backend)
+{
+	char path[PATH_MAX], spec[2048];
+
+	snprintf(spec, sizeof(spec),
+		 "{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+		 "\"metadata\":{\"name\":\"" CRI_CHAIN "\"},\"spec\":{\"attach\":["
+		 "{\"interface\":\"anchor0\",\"hook\":\"tc-ingress\"}],\"functions\":["
+		 "{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\",\"rules\":[]},"
+		 "{\"name\":\"lb\",\"type\":\"loadbalancer\",\"services\":[{\"name\":\"web\","
+		 "\"vip\":\"" CRI_VIP "\",\"port\":80,\"proto\":\"tcp\",\"backends\":["
+		 "{\"ip\":\"%s\",\"port\":8080}]}]}]}}",
+		 backend);
+	snprintf(path, sizeof(path), "%s/chain.json", c->r.tmp);
+	if (write_file(path, spec))
+		return -EIO;
+	return netns_run(c->r.node, "%s --pin-root %s --state-dir %s/chains apply -f %s >/dev/null",
+			 test__build_path("sluice"), c->r.pin, c->r.tmp, path);
 }
 
 /* Kill containerd's pid namespace and wait for its cgroups to empty, then
@@ -297,6 +329,39 @@ static void pod_traffic(struct cri *c, struct pod *a, struct pod *b)
 	ASSERT_STRCONTAINS(out, "hello-from-pod-a", "TCP payload arrives in b");
 }
 
+/* TCP from a to the service VIP reaches b's listener on 8080: the chain's
+ * load balancer at a's host veth, the pod datapath into b, and back. */
+static void vip_traffic(struct cri *c, struct pod *a, struct pod *b)
+{
+	char cmd[512], got[PATH_MAX];
+	int i, ret = -1;
+
+	snprintf(got, sizeof(got), "%s/vip-got", c->r.tmp);
+	snprintf(cmd, sizeof(cmd), "timeout 20 nc -l -p 8080 >%s </dev/null 2>/dev/null & echo", got);
+	ASSERT_OK(in_pod(c, b->netns, cmd), "listener in b");
+	for (i = 0; i < 50 && ret; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		snprintf(cmd, sizeof(cmd), "echo via-vip-from-%s | nc -N -w3 " CRI_VIP " 80", a->name);
+		ret = in_pod(c, a->netns, cmd);
+		if (ret)
+			nanosleep(&ts, NULL);
+	}
+	ASSERT_OK(ret, "TCP a -> VIP:80 connects");
+	for (i = 0; i < 50; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		sh("cat %s 2>/dev/null", got);
+		if (strstr(out, "via-vip-from-"))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	ASSERT_STRCONTAINS(out, "via-vip-from-pod-a", "TCP payload through the VIP arrives in b");
+	sh("%s --pin-root %s --state-dir %s/chains -c " CRI_CHAIN " services", test__build_path("sluice"),
+	   c->r.pin, c->r.tmp);
+	printf("%s", out);
+}
+
 void test_cni_cri(void)
 {
 	static const char *const tools[] = { "containerd", "ctr", "containerd-shim-runc-v2", "runc",
@@ -352,6 +417,9 @@ void test_cni_cri(void)
 	ASSERT_STRCONTAINS(out, "\"pod_namespace\":\"sluice-test\"", "endpoint: pod namespace");
 
 	pod_traffic(&c, &pods[0], &pods[1]);
+	/* the service: its backend is pod b; a reaches it through the VIP */
+	if (ASSERT_OK(apply_chain(&c, pods[1].ip), "apply: backend pod-b"))
+		vip_traffic(&c, &pods[0], &pods[1]);
 
 	for (i = 0; i < 2; i++) {
 		ret = cri(&c, "stop %s", pods[i].id);
@@ -367,8 +435,13 @@ void test_cni_cri(void)
 	ASSERT_EQ(eps, 0, "after remove: no endpoint entry");
 	ASSERT_EQ(ipam, 0, "after remove: no IPAM reservation");
 	ASSERT_EQ(recs, 0, "after remove: no record");
-	ASSERT_EQ(count_pins(c.r.pin), 3,
-		  "after remove: only the endpoints map and the pod datapath pinned");
+	{
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/cni", c.r.pin);
+		ASSERT_EQ(count_pins(p), 3,
+			  "after remove: only the endpoints map and the pod datapath pinned");
+	}
 	ret = sh("nsenter -t %d -m -- sh -c 'ls -A /run/netns /var/lib/cni/results | grep -v : | grep -c .'",
 		 (int)c.ctd);
 	chomp(out);
