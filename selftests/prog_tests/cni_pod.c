@@ -10,7 +10,12 @@
  *  - chain_lb: a chain with a firewall and a load balancer on both pods
  *    (forwarding still off): a pod reaches the other through a service
  *    VIP by TCP (dnat there and back), the firewall's deny holds between
- *    them, so the chain runs before the redirect. */
+ *    them, so the chain runs before the redirect;
+ *  - chained: the conflist [ptp, sluice-cni mode chained] run as libcni
+ *    runs it (ADD in order with prevResult, CHECK, DEL in reverse): the
+ *    datapath on ptp's host veths, nothing created, the result passed
+ *    through, pods reach each other with forwarding off; DEL takes only
+ *    what sluice-cni added. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -447,6 +452,118 @@ out:
 	free(conf);
 }
 
+/* libcni's part: run plugin (a file in /usr/lib/cni or ours) with conf and,
+ * when prev is set, prevResult. Returns the exit status; out as cni_exec. */
+static int run_plugin(struct cni_rig *r, const char *plugin, const char *cmd, struct pod *p,
+		      const char *conf, const char *prev, char *out)
+{
+	char saved[sizeof(r->plugin)];
+	cJSON *c = cJSON_Parse(conf);
+	char *in;
+	int rc;
+
+	if (prev)
+		cJSON_AddItemToObject(c, "prevResult", cJSON_Parse(prev));
+	in = cJSON_PrintUnformatted(c);
+	memcpy(saved, r->plugin, sizeof(saved));
+	if (plugin)
+		snprintf(r->plugin, sizeof(r->plugin), "/usr/lib/cni/%s", plugin);
+	rc = cni_exec(r, cmd, p->cid, strcmp(cmd, "DEL") ? netns_path(p->ns) : "", "eth0", NULL, in,
+		      strlen(in), out, OUT);
+	memcpy(r->plugin, saved, sizeof(saved));
+	free(in);
+	cJSON_Delete(c);
+	return rc;
+}
+
+static void subtest_chained(struct cni_rig *r)
+{
+	struct pod p[2] = { { .cid = "pc-a" }, { .cid = "pc-b" } };
+	char *ptp = cni_conf(r, "1.0.0", "podc", "10.97.0.0/24", "{\"type\":\"ptp\"}");
+	char *sl = cni_conf(r, "1.0.0", "podc", "10.97.0.0/24", "{\"mode\":\"chained\"}");
+	char out[OUT], prev[2][OUT], n[128];
+	uint64_t before;
+	int i, sfd = -1;
+
+	if (access("/usr/lib/cni/ptp", X_OK)) {
+		test__skip("the reference ptp plugin is missing (containernetworking-plugins)");
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		cJSON *a, *b, *h;
+
+		if (!ASSERT_OK(netns_create("pod", p[i].ns), "pod netns"))
+			goto out;
+		/* the conflist: ptp, then sluice-cni with ptp's result */
+		if (!ASSERT_EQ(run_plugin(r, "ptp", "ADD", &p[i], ptp, NULL, prev[i]), 0, "ptp ADD")) {
+			printf("%s\n", prev[i]);
+			goto out;
+		}
+		if (!ASSERT_EQ(run_plugin(r, NULL, "ADD", &p[i], sl, prev[i], out), 0,
+			       "sluice-cni chained ADD")) {
+			printf("%s\n", out);
+			goto out;
+		}
+		a = cJSON_Parse(prev[i]);
+		b = cJSON_Parse(out);
+		ASSERT_TRUE(cJSON_Compare(a, b, 1), "the result passed through");
+		h = cJSON_GetArrayItem(cJSON_GetObjectItem(a, "interfaces"), 0);
+		snprintf(p[i].host, sizeof(p[i].host), "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(h, "name")) ?: "");
+		snprintf(p[i].ip, sizeof(p[i].ip), "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(
+				 cJSON_GetArrayItem(cJSON_GetObjectItem(a, "ips"), 0), "address")) ?: "");
+		if (strchr(p[i].ip, '/'))
+			*strchr(p[i].ip, '/') = 0;
+		cJSON_Delete(a);
+		cJSON_Delete(b);
+		snprintf(n, sizeof(n), "the datapath on ptp's host veth %s", p[i].host);
+		ASSERT_EQ(netns_run(NULL, "tc filter show dev %s ingress pref 2 | grep -q sl_pod",
+				    p[i].host), 0, n);
+	}
+	ASSERT_EQ(cni_count_links(r), 0, "sluice-cni created no link");
+	ASSERT_EQ(cni_count_endpoints(r), 2, "two endpoint entries");
+	ASSERT_EQ(cni_count_ipam(r, "podc"), 2, "ptp's two reservations, none of ours");
+	/* CHECK in order, with the final result */
+	ASSERT_EQ(run_plugin(r, "ptp", "CHECK", &p[0], ptp, prev[0], out), 0, "ptp CHECK");
+	ASSERT_EQ(run_plugin(r, NULL, "CHECK", &p[0], sl, prev[0], out), 0, "chained CHECK");
+	netns_run(NULL, "tc filter del dev %s ingress pref 2", p[1].host);
+	run_plugin(r, NULL, "CHECK", &p[1], sl, prev[1], out);
+	ASSERT_EQ(cni_err_code(out), 103, "chained CHECK finds the datapath missing");
+	netns_run(NULL, "sysctl -qw net.ipv4.ip_forward=0");
+	ASSERT_NEQ(netns_run(p[1].ns, "ping -c1 -W1 %s >/dev/null", p[0].ip), 0,
+		   "b, without the datapath and forwarding, cannot reach a");
+	/* ADD again after DEL restores it (what a runtime does) */
+	ASSERT_EQ(run_plugin(r, NULL, "DEL", &p[1], sl, prev[1], out), 0, "chained DEL");
+	ASSERT_EQ(run_plugin(r, NULL, "ADD", &p[1], sl, prev[1], out), 0, "chained ADD again");
+	sfd = stats_fd(r);
+	before = sfd >= 0 ? stat_packets(sfd, POD_STAT_REDIRECT) : 0;
+	ASSERT_OK(ping(&p[0], &p[1]), "a pings b over ptp's veths, forwarding off");
+	ASSERT_OK(ping(&p[1], &p[0]), "b pings a");
+	ASSERT_GE(sfd >= 0 ? stat_packets(sfd, POD_STAT_REDIRECT) : 0, before + 12,
+		  "redirected both ways");
+out:
+	netns_run(NULL, "sysctl -qw net.ipv4.ip_forward=1");
+	/* DEL in reverse order: sluice-cni, then ptp */
+	for (i = 0; i < 2; i++) {
+		if (!p[i].host[0])
+			continue;
+		ASSERT_EQ(run_plugin(r, NULL, "DEL", &p[i], sl, prev[i], out), 0, "chained DEL");
+		snprintf(n, sizeof(n), "DEL left ptp's veth %s", p[i].host);
+		ASSERT_EQ(netns_run(NULL, "ip link show %s >/dev/null", p[i].host), 0, n);
+		snprintf(n, sizeof(n), "DEL took the datapath off %s", p[i].host);
+		ASSERT_EQ(netns_run(NULL, "tc filter show dev %s ingress | grep -q sl_", p[i].host), 1, n);
+		ASSERT_EQ(run_plugin(r, "ptp", "DEL", &p[i], ptp, prev[i], out), 0, "ptp DEL");
+	}
+	ASSERT_EQ(cni_count_endpoints(r), 0, "no endpoint left");
+	ASSERT_EQ(cni_count_ipam(r, "podc"), 0, "no reservation left");
+	ASSERT_EQ(cni_count_records(r, "podc"), 0, "no record left");
+	if (sfd >= 0)
+		close(sfd);
+	free(ptp);
+	free(sl);
+}
+
 void test_cni_pod(void)
 {
 	struct cni_rig r;
@@ -463,6 +580,8 @@ void test_cni_pod(void)
 		subtest_redirect(&r);
 	if (test__start_subtest("chain_lb"))
 		subtest_chain_lb(&r);
+	if (test__start_subtest("chained"))
+		subtest_chained(&r);
 cleanup:
 	cni_rig_teardown(&r);
 	netns_cleanup_all();
