@@ -60,7 +60,8 @@ struct hook {
 };
 
 static const struct hook xdp = { "xdp", 2 /* XDP_PASS */, 1 /* XDP_DROP */ };
-static const struct hook tc = { "tc", 0 /* TC_ACT_OK */, 2 /* TC_ACT_SHOT */ };
+/* a chain passes at TC with TC_ACT_UNSPEC: on to the next filter (stage.h) */
+static const struct hook tc = { "tc", (uint32_t)-1 /* TC_ACT_UNSPEC */, 2 /* TC_ACT_SHOT */ };
 
 static uint64_t table_entries(struct ct_rig *r)
 {
