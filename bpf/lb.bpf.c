@@ -23,6 +23,7 @@
 #include "lb_nat.h"
 #include "lb_encap.h"
 #include "flow_expiry.h"
+#include "lb_nat_icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -117,13 +118,107 @@ static __always_inline int lb_reply(SL_CTX *ctx, struct sl_meta *meta, const str
 	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 }
 
+static __always_inline __u32 lb_addr_flags(const __u32 *addr, __u8 family)
+{
+	struct lb_addr_key a = {};
+	__u32 *v;
+
+	__builtin_memcpy(a.addr, addr, 16);
+	a.family = family;
+	v = bpf_map_lookup_elem(&lb_addrs, &a);
+	return v ? *v : 0;
+}
+
+/* A non-first fragment has no ports, so no flow: to a VIP it cannot reach
+ * a backend, from a backend it would carry the backend's address to the
+ * client: dropped (lb_fragment). Anything else goes on. */
+static __always_inline int lb_fragment(SL_CTX *ctx, struct sl_meta *m)
+{
+	if ((lb_addr_flags(m->daddr, m->family) & LB_ADDR_VIP) ||
+	    (lb_addr_flags(m->saddr, m->family) & LB_ADDR_BACKEND))
+		return stage_drop(ctx, m, SL_DROP_LB_FRAGMENT, 0);
+	return stage_next(ctx, m, SL_VERDICT_CONTINUE, 0);
+}
+
+static __always_inline int lb_same_addr(const __u32 *a, const __u32 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+/* An ICMP error about a balanced flow (dnat). From the backend's side
+ * (the quote is backend:port -> client), the quote's destination gets the
+ * VIP and service port back, and the outer source too when the backend
+ * itself sent it (a router on the path keeps its own address). From the
+ * client (about a reply: VIP:port -> client), the quote's source and the
+ * outer destination become the backend's. Not about a flow: untouched.
+ * Returns the trace rule (0, or the service's id + 1), or -1: the rewrite
+ * failed. Not inlined: the stage's frame has no room for it. */
+static __noinline int lb_icmp_error(SL_CTX *ctx, struct sl_meta *m)
+{
+	struct nat_icmp_work *w = nat_icmp_work_get();
+	struct lb_svc_key sk = {};
+	struct lb_flow_key *k;
+	struct nat_quote *q;
+	struct lb_nat *v;
+	struct lb_svc *svc;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!w)
+		return 0;
+	q = &w->q;
+	k = (struct lb_flow_key *)w->key;
+	if (nat_quote_parse(ctx, m, q) || q->echo)
+		return 0;
+	__builtin_memcpy(k->saddr, q->daddr, 16);
+	__builtin_memcpy(k->daddr, q->saddr, 16);
+	k->sport = q->dport;
+	k->dport = q->sport;
+	k->proto = q->proto;
+	k->family = m->family;
+	k->pad = 0;
+	v = bpf_map_lookup_elem(&lb_rev, k);
+	if (v && v->expires_ns > now) {
+		__builtin_memcpy(q->to.addr, v->addr, 16);
+		q->to.port = bpf_htons(v->port);
+		__builtin_memcpy(q->oaddr, v->addr, 16);
+		q->q_dst = 1;
+		q->outer = lb_same_addr(m->saddr, q->daddr) ? 1 : 0;
+		if (nat_icmp_error_rewrite(ctx, m, q))
+			return -1;
+		if (q->outer)
+			__builtin_memcpy(m->saddr, v->addr, 16);
+		return 0;
+	}
+	v = bpf_map_lookup_elem(&lb_flows, k);
+	if (!v || v->expires_ns <= now)
+		return 0;
+	__builtin_memcpy(sk.vip, q->saddr, 16);
+	sk.port = q->sport;
+	sk.proto = q->proto;
+	sk.family = m->family;
+	svc = bpf_map_lookup_elem(&lb_svc, &sk);
+	if (!svc || svc->mode == LB_MODE_DSR)
+		return 0;
+	__builtin_memcpy(q->to.addr, v->addr, 16);
+	q->to.port = bpf_htons(v->port);
+	__builtin_memcpy(q->oaddr, v->addr, 16);
+	q->q_dst = 0;
+	q->outer = lb_same_addr(m->daddr, q->saddr) ? 2 : 0;
+	if (nat_icmp_error_rewrite(ctx, m, q))
+		return -1;
+	if (q->outer)
+		__builtin_memcpy(m->daddr, v->addr, 16);
+	return (int)(svc->id + 1);
+}
+
 SEC(SL_SEC_HOOK)
 int lb_stage(SL_CTX *ctx)
 {
 	struct sl_meta *meta = stage_begin(ctx);
-	struct lb_flow_key k, rk;
+	struct nat_icmp_work *w = nat_icmp_work_get();
+	struct lb_flow_key *k, *rk;
 	struct lb_svc_key sk = {};
-	struct lb_nat *f, *r, nf = {}, rv = {};
+	struct lb_nat *f, *r, *nf, *rv;
 	struct lb_backend *be;
 	struct lb_svc *svc;
 	struct nat_ep ep;
@@ -135,8 +230,27 @@ int lb_stage(SL_CTX *ctx)
 
 	if (!meta)
 		return CTX_ACT_DROP;
-	if ((meta->family != 4 && meta->family != 6) ||
-	    (meta->l4proto != IPPROTO_TCP && meta->l4proto != IPPROTO_UDP))
+	if (!w) /* verifier: never (a one-slot per-CPU array) */
+		return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
+	/* keys and values in per-CPU memory: the frame is too small */
+	k = (struct lb_flow_key *)w->k;
+	rk = (struct lb_flow_key *)w->rk;
+	nf = (struct lb_nat *)w->v;
+	rv = (struct lb_nat *)w->rv;
+	__builtin_memset(nf, 0, sizeof(*nf));
+	__builtin_memset(rv, 0, sizeof(*rv));
+	if (meta->family != 4 && meta->family != 6)
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	if (meta->flags & SL_F_FRAG_LATER)
+		return lb_fragment(ctx, meta);
+	if ((meta->flags & SL_F_HAS_L4) && icmp_is_error(meta)) {
+		int rule = lb_icmp_error(ctx, meta);
+
+		if (rule < 0)
+			return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, (__u32)rule);
+	}
+	if (meta->l4proto != IPPROTO_TCP && meta->l4proto != IPPROTO_UDP)
 		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 	v6 = meta->family == 6;
 
@@ -144,25 +258,23 @@ int lb_stage(SL_CTX *ctx)
 	sk.port = meta->dport;
 	sk.proto = meta->l4proto;
 	sk.family = meta->family;
-	/* No ports (a later fragment): no flow to find; it goes on
-	 * untranslated (docs/loadbalancer.md, "Limits"). */
-	if ((meta->flags & SL_F_FRAG_LATER) || !(meta->flags & SL_F_HAS_L4))
+	if (!(meta->flags & SL_F_HAS_L4))
 		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
-	lb_key(&k, meta);
+	lb_key(k, meta);
 	now = bpf_ktime_get_boot_ns();
 
 	/* A backend's reply: the VIP back as its source. A dead entry is
 	 * no flow (the sweep removes it). */
-	r = bpf_map_lookup_elem(&lb_rev, &k);
+	r = bpf_map_lookup_elem(&lb_rev, k);
 	if (r && r->expires_ns > now)
-		return lb_reply(ctx, meta, &k, r, now);
+		return lb_reply(ctx, meta, k, r, now);
 
 	svc = bpf_map_lookup_elem(&lb_svc, &sk);
 	if (!svc)
 		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 
-	hash = lb_hash(&k);
-	f = bpf_map_lookup_elem(&lb_flows, &k);
+	hash = lb_hash(k);
+	f = bpf_map_lookup_elem(&lb_flows, k);
 	if (f && f->expires_ns <= now) {
 		flow_stat(FLOW_STATS_LB + FLOW_STAT_REUSED);
 		f = NULL; /* expired: a new flow, replacing it */
@@ -180,27 +292,27 @@ int lb_stage(SL_CTX *ctx)
 			return stage_drop(ctx, meta, SL_DROP_LB_NO_BACKEND, svc->id + 1);
 		st = flow_next_state(FLOW_S_NONE, meta->l4proto, meta->tcp_flags, 0);
 		exp = flow_expiry(lb_cfg.timeout_ns, st, now);
-		__builtin_memcpy(nf.addr, be->addr, 16);
-		nf.port = be->port;
-		nf.counter = be->counter;
-		lb_touch(&nf, st, now, exp);
+		__builtin_memcpy(nf->addr, be->addr, 16);
+		nf->port = be->port;
+		nf->counter = be->counter;
+		lb_touch(nf, st, now, exp);
 		/* the reply comes from the backend to the client */
-		lb_rev_key(&rk, meta, be->addr, be->port);
-		__builtin_memcpy(rv.addr, meta->daddr, 16);
-		rv.port = meta->dport;
-		lb_touch(&rv, st, now, exp);
+		lb_rev_key(rk, meta, be->addr, be->port);
+		__builtin_memcpy(rv->addr, meta->daddr, 16);
+		rv->port = meta->dport;
+		lb_touch(rv, st, now, exp);
 		/* An insert that fails (contention) still sends this packet;
 		 * the next one chooses again, the same backend. */
-		err = bpf_map_update_elem(&lb_flows, &k, &nf, BPF_ANY);
+		err = bpf_map_update_elem(&lb_flows, k, nf, BPF_ANY);
 		if (err)
 			flow_stat_insert_err(FLOW_STATS_LB, err);
 		else
 			flow_stat(FLOW_STATS_LB + FLOW_STAT_CREATED);
 		if (svc->mode != LB_MODE_DSR) { /* dsr: replies bypass us */
-			err = bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+			err = bpf_map_update_elem(&lb_rev, rk, rv, BPF_ANY);
 			flow_stat_insert_err(FLOW_STATS_LB, err);
 		}
-		f = &nf;
+		f = nf;
 	} else {
 		st = flow_next_state(f->state, meta->l4proto, meta->tcp_flags, 0);
 		exp = flow_expiry(lb_cfg.timeout_ns, st, now);
@@ -208,15 +320,15 @@ int lb_stage(SL_CTX *ctx)
 		if (svc->mode != LB_MODE_DSR) {
 			/* the reverse entry follows; made again if it was
 			 * evicted or died */
-			lb_rev_key(&rk, meta, f->addr, f->port);
-			r = bpf_map_lookup_elem(&lb_rev, &rk);
+			lb_rev_key(rk, meta, f->addr, f->port);
+			r = bpf_map_lookup_elem(&lb_rev, rk);
 			if (r && r->expires_ns > now) {
 				lb_touch(r, st, now, exp);
 			} else {
-				__builtin_memcpy(rv.addr, meta->daddr, 16);
-				rv.port = meta->dport;
-				lb_touch(&rv, st, now, exp);
-				err = bpf_map_update_elem(&lb_rev, &rk, &rv, BPF_ANY);
+				__builtin_memcpy(rv->addr, meta->daddr, 16);
+				rv->port = meta->dport;
+				lb_touch(rv, st, now, exp);
+				err = bpf_map_update_elem(&lb_rev, rk, rv, BPF_ANY);
 				flow_stat_insert_err(FLOW_STATS_LB, err);
 			}
 		}

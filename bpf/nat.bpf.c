@@ -22,6 +22,7 @@
 #include "nat_maps.h"
 #include "lb_nat.h"
 #include "flow_expiry.h"
+#include "lb_nat_icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -55,17 +56,28 @@ static __always_inline void nat_rev_key(struct nat_key *rk, const struct nat_key
 	rk->pad = 0;
 }
 
+/* TCP/UDP: the endpoint's address and port; an ICMP echo (echo): the
+ * address and the identifier (sl_meta keeps the type and code). */
+static __always_inline int nat_rw(SL_CTX *ctx, struct sl_meta *m, int which_dst,
+				  const struct nat_ep *ep, int echo)
+{
+	if (echo)
+		return nat_icmp_echo_rewrite(ctx, m, which_dst, ep);
+	return nat_rewrite(ctx, m->l3_off, m->l4_off, m->family == 6, m->l4proto, which_dst, ep);
+}
+
 static __always_inline int nat_out(SL_CTX *ctx, struct sl_meta *m, const struct nat_val *v,
-				   int v6)
+				   int echo)
 {
 	struct nat_ep ep;
 
 	__builtin_memcpy(ep.addr, v->addr, 16);
 	ep.port = bpf_htons(v->port);
-	if (nat_rewrite(ctx, m->l3_off, m->l4_off, v6, m->l4proto, 0, &ep))
+	if (nat_rw(ctx, m, 0, &ep, echo))
 		return stage_drop(ctx, m, SL_DROP_LB_REWRITE, 1);
 	__builtin_memcpy(m->saddr, v->addr, 16);
-	m->sport = v->port;
+	if (!echo)
+		m->sport = v->port;
 	return stage_next(ctx, m, SL_VERDICT_CONTINUE, 1);
 }
 
@@ -86,7 +98,7 @@ static __always_inline void nat_touch(struct nat_val *e, __u8 st, __u64 now, __u
 /* A reply (k: server -> NAT address:port) whose reverse entry r is live:
  * the client back as its destination; both entries refreshed. */
 static __always_inline int nat_reply(SL_CTX *ctx, struct sl_meta *meta, const struct nat_key *k,
-				     struct nat_val *r, __u64 now)
+				     struct nat_val *r, __u64 now, int echo)
 {
 	struct nat_key fk;
 	struct nat_val *f;
@@ -96,7 +108,7 @@ static __always_inline int nat_reply(SL_CTX *ctx, struct sl_meta *meta, const st
 
 	__builtin_memcpy(ep.addr, r->addr, 16);
 	ep.port = bpf_htons(r->port);
-	if (nat_rewrite(ctx, meta->l3_off, meta->l4_off, meta->family == 6, meta->l4proto, 1, &ep))
+	if (nat_rw(ctx, meta, 1, &ep, echo))
 		return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 2);
 	st = flow_next_state(r->state, meta->l4proto, meta->tcp_flags, 1);
 	exp = flow_expiry(nat_cfg.timeout_ns, st, now);
@@ -113,87 +125,14 @@ static __always_inline int nat_reply(SL_CTX *ctx, struct sl_meta *meta, const st
 	if (f && f->expires_ns > now && f->port == k->dport)
 		nat_touch(f, st, now, exp);
 	__builtin_memcpy(meta->daddr, r->addr, 16);
-	meta->dport = r->port;
+	if (!echo)
+		meta->dport = r->port;
 	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 2);
 }
 
-SEC(SL_SEC_HOOK)
-int nat_stage(SL_CTX *ctx)
+/* The NAT address of a family (all 0: none). */
+static __always_inline void nat_addr(__u32 *addr, int v6)
 {
-	struct sl_meta *meta = stage_begin(ctx);
-	struct nat_key k, rk;
-	struct nat_src_key sk = {};
-	struct nat_val *f, *r, nv = {}, rv = {};
-	__u32 addr[4] = {}, range, start, i;
-	__u64 now, exp;
-	int v6, found = 0, claimed = 0;
-	__u8 st;
-	long err;
-
-	if (!meta)
-		return CTX_ACT_DROP;
-	if ((meta->family != 4 && meta->family != 6) ||
-	    (meta->l4proto != IPPROTO_TCP && meta->l4proto != IPPROTO_UDP) ||
-	    (meta->flags & SL_F_FRAG_LATER) || !(meta->flags & SL_F_HAS_L4))
-		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
-	v6 = meta->family == 6;
-	__builtin_memcpy(k.saddr, meta->saddr, 16);
-	__builtin_memcpy(k.daddr, meta->daddr, 16);
-	k.sport = meta->sport;
-	k.dport = meta->dport;
-	k.proto = meta->l4proto;
-	k.family = meta->family;
-	k.pad = 0;
-	now = bpf_ktime_get_boot_ns();
-
-	/* A reply to a translated flow: the client back as its destination.
-	 * A dead entry is no flow; it keeps its port until the sweep
-	 * deletes it, and nothing here ever revives it. */
-	r = bpf_map_lookup_elem(&nat_rev, &k);
-	if (r && r->expires_ns > now)
-		return nat_reply(ctx, meta, &k, r, now);
-
-	/* A flow translated before: its port, if its reply entry is still
-	 * its own and live (the LRU may have evicted it; then claim it
-	 * again). */
-	f = bpf_map_lookup_elem(&nat_flows, &k);
-	if (f && f->expires_ns <= now) {
-		/* expired: a new flow, with a new port (the old one stays
-		 * taken by its dead reverse entry until the sweep) */
-		bpf_map_delete_elem(&nat_flows, &k);
-		flow_stat(FLOW_STATS_NAT + FLOW_STAT_REUSED);
-		f = NULL;
-	}
-	if (f) {
-		st = flow_next_state(f->state, k.proto, meta->tcp_flags, 0);
-		exp = flow_expiry(nat_cfg.timeout_ns, st, now);
-		nat_rev_key(&rk, &k, f->addr, f->port);
-		r = bpf_map_lookup_elem(&nat_rev, &rk);
-		if (r && nat_is_mine(r, &k) && r->expires_ns > now) {
-			nat_touch(r, st, now, exp);
-			nat_touch(f, st, now, exp);
-			return nat_out(ctx, meta, f, v6);
-		}
-		__builtin_memcpy(rv.addr, k.saddr, 16);
-		rv.port = k.sport;
-		nat_touch(&rv, st, now, exp);
-		if (!r) {
-			err = bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST);
-			if (!err) {
-				nat_touch(f, st, now, exp);
-				return nat_out(ctx, meta, f, v6);
-			}
-			flow_stat_insert_err(FLOW_STATS_NAT, err);
-		}
-		bpf_map_delete_elem(&nat_flows, &k); /* its port is gone: a new one */
-	}
-
-	/* A new flow: from a source to translate? */
-	sk.prefixlen = 32 + (v6 ? 128 : 32);
-	sk.family = meta->family;
-	__builtin_memcpy(sk.addr, meta->saddr, 16);
-	if (!bpf_map_lookup_elem(&nat_src, &sk))
-		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 	if (v6) {
 		addr[0] = nat_cfg.addr6[0];
 		addr[1] = nat_cfg.addr6[1];
@@ -201,22 +140,214 @@ int nat_stage(SL_CTX *ctx)
 		addr[3] = nat_cfg.addr6[3];
 	} else {
 		addr[0] = nat_cfg.addr4;
+		addr[1] = addr[2] = addr[3] = 0;
 	}
+}
+
+static __always_inline int nat_is_source(const struct sl_meta *m)
+{
+	struct nat_src_key sk = {};
+
+	sk.prefixlen = 32 + (m->family == 6 ? 128 : 32);
+	sk.family = m->family;
+	__builtin_memcpy(sk.addr, m->saddr, 16);
+	return bpf_map_lookup_elem(&nat_src, &sk) != NULL;
+}
+
+/* A non-first fragment has no ports: it cannot be matched to a mapping.
+ * From a source the NAT translates, or to a NAT address, it would leave
+ * untranslated (the client's address on the wire, or an undeliverable
+ * piece): dropped (nat_fragment). Anything else goes on. */
+static __always_inline int nat_fragment(SL_CTX *ctx, struct sl_meta *m)
+{
+	__u32 a[4];
+
+	nat_addr(a, m->family == 6);
+	if (nat_is_source(m) || ((a[0] | a[1] | a[2] | a[3]) && a[0] == m->daddr[0] &&
+				 a[1] == m->daddr[1] && a[2] == m->daddr[2] && a[3] == m->daddr[3]))
+		return stage_drop(ctx, m, SL_DROP_NAT_FRAGMENT, 1);
+	return stage_next(ctx, m, SL_VERDICT_CONTINUE, 0);
+}
+
+/* An ICMP error about a translated flow: to the NAT address (about a
+ * flow out: the quote is NAT address:port -> server), the quote's source
+ * and the outer destination go back to the client; from a client (about a
+ * reply: the quote is server -> client), the quote's destination and the
+ * outer source become the NAT's. Not about a flow: untouched. */
+static __noinline int nat_icmp_error(SL_CTX *ctx, struct sl_meta *m)
+{
+	struct nat_icmp_work *w = nat_icmp_work_get();
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct nat_quote *q;
+	struct nat_key *k;
+	struct nat_val *v;
+
+	if (!w)
+		return 0;
+	q = &w->q;
+	k = (struct nat_key *)w->key;
+	if (nat_quote_parse(ctx, m, q))
+		return 0;
+	/* the quote's flow, seen the other way */
+	__builtin_memcpy(k->saddr, q->daddr, 16);
+	__builtin_memcpy(k->daddr, q->saddr, 16);
+	k->sport = q->dport;
+	k->dport = q->sport;
+	k->proto = q->proto;
+	k->family = m->family;
+	k->pad = 0;
+	v = bpf_map_lookup_elem(&nat_rev, k);
+	if (v && v->expires_ns > now) {
+		__builtin_memcpy(q->to.addr, v->addr, 16);
+		q->to.port = bpf_htons(v->port);
+		__builtin_memcpy(q->oaddr, v->addr, 16);
+		q->q_dst = 0;
+		q->outer = 2;
+		if (nat_icmp_error_rewrite(ctx, m, q))
+			return -1;
+		__builtin_memcpy(m->daddr, v->addr, 16);
+		return 2;
+	}
+	if (q->echo)
+		return 0;
+	v = bpf_map_lookup_elem(&nat_flows, k);
+	if (v && v->expires_ns > now) {
+		__builtin_memcpy(q->to.addr, v->addr, 16);
+		q->to.port = bpf_htons(v->port);
+		__builtin_memcpy(q->oaddr, v->addr, 16);
+		q->q_dst = 1;
+		q->outer = 1;
+		if (nat_icmp_error_rewrite(ctx, m, q))
+			return -1;
+		__builtin_memcpy(m->saddr, v->addr, 16);
+		return 1;
+	}
+	return 0;
+}
+
+SEC(SL_SEC_HOOK)
+int nat_stage(SL_CTX *ctx)
+{
+	struct sl_meta *meta = stage_begin(ctx);
+	struct nat_icmp_work *w = nat_icmp_work_get();
+	struct nat_key *k, *rk;
+	struct nat_val *f, *r, *nv, *rv;
+	__u32 addr[4] = {}, range, start, i;
+	__u64 now, exp;
+	int v6, found = 0, claimed = 0, echo = 0;
+	__u8 st;
+	long err;
+
+	if (!meta)
+		return CTX_ACT_DROP;
+	if (!w) /* verifier: never (a one-slot per-CPU array) */
+		return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
+	/* keys and values in per-CPU memory: the frame is too small */
+	k = (struct nat_key *)w->k;
+	rk = (struct nat_key *)w->rk;
+	nv = (struct nat_val *)w->v;
+	rv = (struct nat_val *)w->rv;
+	__builtin_memset(nv, 0, sizeof(*nv));
+	__builtin_memset(rv, 0, sizeof(*rv));
+	if (meta->family != 4 && meta->family != 6)
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	if (meta->flags & SL_F_FRAG_LATER)
+		return nat_fragment(ctx, meta);
+	if (!(meta->flags & SL_F_HAS_L4))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	v6 = meta->family == 6;
+	now = bpf_ktime_get_boot_ns();
+	__builtin_memcpy(k->saddr, meta->saddr, 16);
+	__builtin_memcpy(k->daddr, meta->daddr, 16);
+	k->sport = meta->sport;
+	k->dport = meta->dport;
+	k->proto = meta->l4proto;
+	k->family = meta->family;
+	k->pad = 0;
+	if (meta->l4proto == IPPROTO_ICMP || meta->l4proto == IPPROTO_ICMPV6) {
+		__u16 id;
+
+		if (icmp_is_error(meta)) {
+			int rule = nat_icmp_error(ctx, meta);
+
+			if (rule < 0)
+				return stage_drop(ctx, meta, SL_DROP_LB_REWRITE, 0);
+			return stage_next(ctx, meta, SL_VERDICT_CONTINUE, (__u32)rule);
+		}
+		/* an echo: its identifier is the port (a request's source,
+		 * a reply's destination) */
+		echo = icmp_echo_kind(meta->l4proto, v6, (__u8)meta->dport);
+		if (!echo || nat_load(ctx, meta->l4_off + 4, &id, 2))
+			return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+		k->sport = echo == 1 ? bpf_ntohs(id) : 0;
+		k->dport = echo == 1 ? 0 : bpf_ntohs(id);
+	} else if (meta->l4proto != IPPROTO_TCP && meta->l4proto != IPPROTO_UDP) {
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	}
+
+	/* A reply to a translated flow: the client back as its destination.
+	 * A dead entry is no flow; it keeps its port until the sweep
+	 * deletes it, and nothing here ever revives it. */
+	r = bpf_map_lookup_elem(&nat_rev, k);
+	if (r && r->expires_ns > now)
+		return nat_reply(ctx, meta, k, r, now, echo);
+	if (echo == 2)
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0); /* a reply to nothing */
+
+	/* A flow translated before: its port, if its reply entry is still
+	 * its own and live (the LRU may have evicted it; then claim it
+	 * again). */
+	f = bpf_map_lookup_elem(&nat_flows, k);
+	if (f && f->expires_ns <= now) {
+		/* expired: a new flow, with a new port (the old one stays
+		 * taken by its dead reverse entry until the sweep) */
+		bpf_map_delete_elem(&nat_flows, k);
+		flow_stat(FLOW_STATS_NAT + FLOW_STAT_REUSED);
+		f = NULL;
+	}
+	if (f) {
+		st = flow_next_state(f->state, k->proto, meta->tcp_flags, 0);
+		exp = flow_expiry(nat_cfg.timeout_ns, st, now);
+		nat_rev_key(rk, k, f->addr, f->port);
+		r = bpf_map_lookup_elem(&nat_rev, rk);
+		if (r && nat_is_mine(r, k) && r->expires_ns > now) {
+			nat_touch(r, st, now, exp);
+			nat_touch(f, st, now, exp);
+			return nat_out(ctx, meta, f, echo);
+		}
+		__builtin_memcpy(rv->addr, k->saddr, 16);
+		rv->port = k->sport;
+		nat_touch(rv, st, now, exp);
+		if (!r) {
+			err = bpf_map_update_elem(&nat_rev, rk, rv, BPF_NOEXIST);
+			if (!err) {
+				nat_touch(f, st, now, exp);
+				return nat_out(ctx, meta, f, echo);
+			}
+			flow_stat_insert_err(FLOW_STATS_NAT, err);
+		}
+		bpf_map_delete_elem(&nat_flows, k); /* its port is gone: a new one */
+	}
+
+	/* A new flow: from a source to translate? */
+	if (!nat_is_source(meta))
+		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	nat_addr(addr, v6);
 	if (!(addr[0] | addr[1] | addr[2] | addr[3]))
 		return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
 	range = (__u32)nat_cfg.port_hi - nat_cfg.port_lo + 1;
 	if (!range || range > 65536)
 		return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
-	start = nat_hash(&k) % range;
-	st = flow_next_state(FLOW_S_NONE, k.proto, meta->tcp_flags, 0);
+	start = nat_hash(k) % range;
+	st = flow_next_state(FLOW_S_NONE, k->proto, meta->tcp_flags, 0);
 	exp = flow_expiry(nat_cfg.timeout_ns, st, now);
-	__builtin_memcpy(rv.addr, k.saddr, 16);
-	rv.port = k.sport;
-	nat_touch(&rv, st, now, exp);
-	nat_rev_key(&rk, &k, addr, 0);
+	__builtin_memcpy(rv->addr, k->saddr, 16);
+	rv->port = k->sport;
+	nat_touch(rv, st, now, exp);
+	nat_rev_key(rk, k, addr, 0);
 	for (i = 0; i < NAT_PROBES && i < range; i++) {
-		rk.dport = (__u16)(nat_cfg.port_lo + (start + i) % range);
-		err = bpf_map_update_elem(&nat_rev, &rk, &rv, BPF_NOEXIST);
+		rk->dport = (__u16)(nat_cfg.port_lo + (start + i) % range);
+		err = bpf_map_update_elem(&nat_rev, rk, rv, BPF_NOEXIST);
 		if (!err) {
 			found = 1;
 			claimed = 1;
@@ -226,8 +357,8 @@ int nat_stage(SL_CTX *ctx)
 		/* Taken: by this very flow, whose nat_flows entry was lost
 		 * (evicted, or swept in a race)? A live mapping to this
 		 * client is this flow's own port: keep it. */
-		r = bpf_map_lookup_elem(&nat_rev, &rk);
-		if (r && nat_is_mine(r, &k) && r->expires_ns > now) {
+		r = bpf_map_lookup_elem(&nat_rev, rk);
+		if (r && nat_is_mine(r, k) && r->expires_ns > now) {
 			nat_touch(r, st, now, exp);
 			flow_stat(FLOW_STATS_NAT + FLOW_STAT_ADOPTED);
 			found = 1;
@@ -236,21 +367,21 @@ int nat_stage(SL_CTX *ctx)
 	}
 	if (!found)
 		return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
-	__builtin_memcpy(nv.addr, addr, 16);
-	nv.port = rk.dport;
-	nat_touch(&nv, st, now, exp);
-	err = bpf_map_update_elem(&nat_flows, &k, &nv, BPF_NOEXIST);
+	__builtin_memcpy(nv->addr, addr, 16);
+	nv->port = rk->dport;
+	nat_touch(nv, st, now, exp);
+	err = bpf_map_update_elem(&nat_flows, k, nv, BPF_NOEXIST);
 	if (err) {
 		/* another CPU translated this flow just now: take its port
 		 * (and give back the one claimed here, never one adopted) */
 		flow_stat_insert_err(FLOW_STATS_NAT, err);
 		if (claimed)
-			bpf_map_delete_elem(&nat_rev, &rk);
-		f = bpf_map_lookup_elem(&nat_flows, &k);
+			bpf_map_delete_elem(&nat_rev, rk);
+		f = bpf_map_lookup_elem(&nat_flows, k);
 		if (!f)
 			return stage_drop(ctx, meta, SL_DROP_NAT_NO_PORT, 1);
-		return nat_out(ctx, meta, f, v6);
+		return nat_out(ctx, meta, f, echo);
 	}
 	flow_stat(FLOW_STATS_NAT + FLOW_STAT_CREATED);
-	return nat_out(ctx, meta, &nv, v6);
+	return nat_out(ctx, meta, nv, echo);
 }

@@ -51,7 +51,7 @@ struct lb_outer {
 
 /* Encapsulate the packet toward backend dst. 0, or -1 (the packet is
  * untouched unless the room was already made: the caller drops it). */
-static __always_inline int lb_encap(SL_CTX *ctx, struct sl_meta *meta, const struct lb_svc *svc,
+static __noinline int lb_encap(SL_CTX *ctx, struct sl_meta *meta, const struct lb_svc *svc,
 				    const __u32 *dst, __u32 hash)
 {
 	__u32 l2 = meta->l3_off, ilen, iplen, hlen, s, i;

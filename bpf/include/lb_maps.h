@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The load balancer stage's maps (layouts in shared/lb.h). lb_svc,
- * lb_maglev and lb_backends belong to a generation (filled, then frozen);
+ * lb_maglev, lb_backends and lb_addrs belong to a generation (filled, then frozen);
  * lb_flows and lb_rev to the chain (pinned, reused by every generation);
  * fw_counters is the chain's counter map (per-backend slots). */
 #ifndef SLUICE_LB_MAPS_H
@@ -36,6 +36,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lb_backend);
 } lb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, struct lb_addr_key);
+	__type(value, __u32);
+} lb_addrs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -35,7 +35,9 @@
 	X(PARSE_IPV6_VERSION, "ipv6_bad_version")                              \
 	X(LB_NO_BACKEND, "lb_no_backend")                                      \
 	X(LB_REWRITE, "lb_rewrite_failed")                                     \
-	X(NAT_NO_PORT, "nat_ports_exhausted")
+	X(NAT_NO_PORT, "nat_ports_exhausted")                                  \
+	X(LB_FRAGMENT, "lb_fragment")                                          \
+	X(NAT_FRAGMENT, "nat_fragment")
 
 #define SL_DROP_ENUM(name, str) SL_DROP_##name,
 enum sl_drop_reason {

@@ -81,6 +81,18 @@ struct lb_nat {
 };
 _Static_assert(sizeof(struct lb_nat) == 40, "lb_nat ABI");
 
+/* Map lb_addrs (HASH, per generation): every VIP and every dnat backend
+ * address, for the fragment policy (a later fragment has no ports, so no
+ * flow: to a VIP or from a backend it is dropped, lb_fragment). */
+struct lb_addr_key {
+	__u32 addr[4];	/* network order */
+	__u8 family;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct lb_addr_key) == 20, "lb_addr_key ABI");
+#define LB_ADDR_VIP 0x1
+#define LB_ADDR_BACKEND 0x2
+
 #define LB_FLOWS_DEFAULT 65536
 
 /* The stage's .rodata */

@@ -86,6 +86,8 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 		err = bpf_map__set_max_entries(skel->maps.lb_backends,
 					       img->nbackends ? img->nbackends : 1);
 	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.lb_addrs, img->naddrs ? img->naddrs : 1);
+	if (!err)
 		err = stage_load(skel->skeleton, skel->obj, skel->progs.lb_stage, sh, g, log);
 	if (!err)
 		err = fill(skel->maps.lb_svc, img->svc_keys, img->svcs, img->nsvc);
@@ -93,11 +95,14 @@ int lb_stage_load(struct lb_image *img, const uint32_t *slots, struct stage_shar
 		err = fill_array(skel->maps.lb_maglev, img->maglev, img->nmaglev);
 	if (!err)
 		err = fill_array(skel->maps.lb_backends, img->backends, img->nbackends);
+	if (!err)
+		err = fill(skel->maps.lb_addrs, img->addr_keys, img->addr_flags, img->naddrs);
 	if (err)
 		goto fail;
 	{
 		struct bpf_map *const pin[] = { skel->maps.lb_svc, skel->maps.lb_maglev,
-						skel->maps.lb_backends, skel->maps.rodata };
+						skel->maps.lb_backends, skel->maps.lb_addrs,
+						skel->maps.rodata };
 
 		err = stage_pin_config(out, pin, sizeof(pin) / sizeof(pin[0]),
 				       skel->maps.rodata, "lb_config");

@@ -23,6 +23,9 @@ struct lb_image {
 	struct lb_backend *backends;	/* lb_backends: every service's, in
 					 * order; .counter set by the loader */
 	size_t nbackends;
+	struct lb_addr_key *addr_keys;	/* lb_addrs: VIPs, dnat backends */
+	uint32_t *addr_flags;		/* LB_ADDR_* */
+	size_t naddrs;
 	uint32_t flow_table_size;
 };
 

@@ -280,6 +280,8 @@ void lb_image_free(struct lb_image *img)
 	free(img->svcs);
 	free(img->maglev);
 	free(img->backends);
+	free(img->addr_keys);
+	free(img->addr_flags);
 	memset(img, 0, sizeof(*img));
 }
 
@@ -302,6 +304,26 @@ const char *lb_counter_key(const struct spec_loadbalancer *lb, size_t k)
 		k -= lb->services[i].nbackends;
 	}
 	return "?";
+}
+
+/* Mark addr (family 4/6) in the lb_addrs image (deduplicated: a VIP of
+ * several services, a backend of several). */
+static void addr_mark(struct lb_image *img, const uint32_t *addr, uint8_t family, uint32_t flag)
+{
+	size_t i;
+
+	for (i = 0; i < img->naddrs; i++) {
+		if (img->addr_keys[i].family == family &&
+		    !memcmp(img->addr_keys[i].addr, addr, sizeof(img->addr_keys[i].addr))) {
+			img->addr_flags[i] |= flag;
+			return;
+		}
+	}
+	memset(&img->addr_keys[i], 0, sizeof(img->addr_keys[i]));
+	memcpy(img->addr_keys[i].addr, addr, sizeof(img->addr_keys[i].addr));
+	img->addr_keys[i].family = family;
+	img->addr_flags[i] = flag;
+	img->naddrs++;
 }
 
 /* The node's address toward dst (family 4 or 6, network order): the source
@@ -362,7 +384,10 @@ int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_i
 	img->backends = calloc(nb ? nb : 1, sizeof(*img->backends));
 	img->maglev = calloc(nt ? nt : 1, sizeof(*img->maglev));
 	mb = calloc(SPEC_LB_MAX_BACKENDS, sizeof(*mb));
-	if (!img->svc_keys || !img->svcs || !img->backends || !img->maglev || !mb) {
+	img->addr_keys = calloc(nb + lb->nservices + 1, sizeof(*img->addr_keys));
+	img->addr_flags = calloc(nb + lb->nservices + 1, sizeof(*img->addr_flags));
+	if (!img->svc_keys || !img->svcs || !img->backends || !img->maglev || !mb ||
+	    !img->addr_keys || !img->addr_flags) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -404,9 +429,13 @@ int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_i
 				}
 			}
 		}
+		addr_mark(img, s->vip.addr, s->vip.family, LB_ADDR_VIP);
 		for (j = 0; j < s->nbackends; j++) {
 			struct lb_backend *b = &img->backends[base + j];
 
+			if (v->mode != LB_MODE_DSR) /* dsr backends answer directly */
+				addr_mark(img, s->backends[j].ip.addr, s->backends[j].ip.family,
+					  LB_ADDR_BACKEND);
 			memcpy(b->addr, s->backends[j].ip.addr, 16);
 			b->port = s->backends[j].port;
 			b->family = s->backends[j].ip.family;
