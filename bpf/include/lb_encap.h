@@ -49,6 +49,21 @@ struct lb_outer {
 	struct udphdr udp; /* GUE; placed after the IP header it follows */
 };
 
+struct lb_encap_work {
+	__u16 inner[20];	/* the inner IP header (IPv6: all of it) */
+	struct iphdr o4;
+	struct ipv6hdr o6;
+	struct udphdr u;
+	__u8 l2buf[LB_L2_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_encap_work);
+} lb_encap_work SEC(".maps");
+
 /* Encapsulate the packet toward backend dst. 0, or -1 (the packet is
  * untouched unless the room was already made: the caller drops it). */
 static __noinline int lb_encap(SL_CTX *ctx, struct sl_meta *meta, const struct lb_svc *svc,
@@ -56,71 +71,74 @@ static __noinline int lb_encap(SL_CTX *ctx, struct sl_meta *meta, const struct l
 {
 	__u32 l2 = meta->l3_off, ilen, iplen, hlen, s, i;
 	int v6 = meta->family == 6, gue = svc->encap == LB_ENCAP_GUE;
-	__u16 inner[20] = {}; /* the inner IP header (IPv6: all of it) */
-	struct iphdr o4 = {};
-	struct ipv6hdr o6 = {};
-	struct udphdr u = {};
+	struct lb_encap_work *w;
+	__u32 zero = 0;
 
-	if (l2 < 14 || l2 > LB_L2_MAX)
+	/* the headers in per-CPU memory: with the stage's frame they would
+	 * pass the verifier's 512 bytes of stack (6.1 rounds each frame up
+	 * to 32 bytes) */
+	w = bpf_map_lookup_elem(&lb_encap_work, &zero);
+	if (!w || l2 < 14 || l2 > LB_L2_MAX)
 		return -1;
+	__builtin_memset(w, 0, sizeof(*w));
 	iplen = v6 ? 40 : 20;
 	hlen = iplen + (gue ? 8 : 0);
-	if (nat_load(ctx, l2, inner, v6 ? 40 : 4))
+	if (nat_load(ctx, l2, w->inner, v6 ? 40 : 4))
 		return -1;
 	if (v6) {
 		/* GUE's checksum sums the fixed header only */
 		if (gue && (meta->flags & SL_F_IPV6_EXT))
 			return -1;
-		ilen = 40 + bpf_ntohs(inner[2]);
+		ilen = 40 + bpf_ntohs(w->inner[2]);
 	} else {
-		ilen = bpf_ntohs(inner[1]);
+		ilen = bpf_ntohs(w->inner[1]);
 	}
 	if (ilen < iplen || ilen > 0xffff - hlen)
 		return -1;
 
 	if (v6) {
-		o6.version = 6;
+		w->o6.version = 6;
 		/* traffic class: the inner's, flow label 0 */
-		o6.priority = ((__u8 *)inner)[0] & 0x0f;
-		o6.flow_lbl[0] = ((__u8 *)inner)[1] & 0xf0;
-		o6.payload_len = bpf_htons(ilen + (gue ? 8 : 0));
-		o6.nexthdr = gue ? IPPROTO_UDP : IPPROTO_IPV6;
-		o6.hop_limit = 64;
-		__builtin_memcpy(&o6.saddr, svc->encap_src, 16);
-		__builtin_memcpy(&o6.daddr, dst, 16);
+		w->o6.priority = ((__u8 *)w->inner)[0] & 0x0f;
+		w->o6.flow_lbl[0] = ((__u8 *)w->inner)[1] & 0xf0;
+		w->o6.payload_len = bpf_htons(ilen + (gue ? 8 : 0));
+		w->o6.nexthdr = gue ? IPPROTO_UDP : IPPROTO_IPV6;
+		w->o6.hop_limit = 64;
+		__builtin_memcpy(&w->o6.saddr, svc->encap_src, 16);
+		__builtin_memcpy(&w->o6.daddr, dst, 16);
 	} else {
-		o4.version = 4;
-		o4.ihl = 5;
-		o4.tos = ((__u8 *)inner)[1];
-		o4.tot_len = bpf_htons(ilen + hlen);
-		o4.frag_off = bpf_htons(0x4000); /* DF */
-		o4.ttl = 64;
-		o4.protocol = gue ? IPPROTO_UDP : IPPROTO_IPIP;
-		o4.saddr = svc->encap_src[0];
-		o4.daddr = dst[0];
+		w->o4.version = 4;
+		w->o4.ihl = 5;
+		w->o4.tos = ((__u8 *)w->inner)[1];
+		w->o4.tot_len = bpf_htons(ilen + hlen);
+		w->o4.frag_off = bpf_htons(0x4000); /* DF */
+		w->o4.ttl = 64;
+		w->o4.protocol = gue ? IPPROTO_UDP : IPPROTO_IPIP;
+		w->o4.saddr = svc->encap_src[0];
+		w->o4.daddr = dst[0];
 		s = 0;
 #pragma unroll
 		for (i = 0; i < 10; i++)
-			s += ((__u16 *)&o4)[i];
-		o4.check = (__u16)~lb_fold(s);
+			s += ((__u16 *)&w->o4)[i];
+		w->o4.check = (__u16)~lb_fold(s);
 	}
 	if (gue) {
-		u.source = bpf_htons(LB_GUE_SPORT_BASE + hash % 16384);
-		u.dest = bpf_htons(svc->gue_port);
-		u.len = bpf_htons(ilen + 8);
+		w->u.source = bpf_htons(LB_GUE_SPORT_BASE + hash % 16384);
+		w->u.dest = bpf_htons(svc->gue_port);
+		w->u.len = bpf_htons(ilen + 8);
 		if (v6) {
 			/* outer pseudo header and UDP header */
-			s = nat_sum16((__u16 *)&o6.saddr, 8) + nat_sum16((__u16 *)&o6.daddr, 8);
-			s += u.len + bpf_htons(IPPROTO_UDP) + u.source + u.dest + u.len;
+			s = nat_sum16((__u16 *)&w->o6.saddr, 8) + nat_sum16((__u16 *)&w->o6.daddr, 8);
+			s += w->u.len + bpf_htons(IPPROTO_UDP) + w->u.source + w->u.dest + w->u.len;
 			/* the inner IPv6 header, then its L4 segment: the
 			 * complement of the inner pseudo header's sum */
-			s += nat_sum16(inner, 10) + nat_sum16(inner + 10, 10);
+			s += nat_sum16(w->inner, 10) + nat_sum16(w->inner + 10, 10);
 			s = lb_fold(s);
-			s += (__u16)~lb_fold(nat_sum16(inner + 4, 8) + nat_sum16(inner + 12, 8) +
-					     inner[2] + bpf_htons(meta->l4proto));
-			u.check = (__u16)~lb_fold(s);
-			if (!u.check)
-				u.check = 0xffff;
+			s += (__u16)~lb_fold(nat_sum16(w->inner + 4, 8) + nat_sum16(w->inner + 12, 8) +
+					     w->inner[2] + bpf_htons(meta->l4proto));
+			w->u.check = (__u16)~lb_fold(s);
+			if (!w->u.check)
+				w->u.check = 0xffff;
 		}
 	}
 
@@ -133,25 +151,21 @@ static __noinline int lb_encap(SL_CTX *ctx, struct sl_meta *meta, const struct l
 					(gue ? BPF_F_ADJ_ROOM_ENCAP_L4_UDP : 0)))
 		return -1;
 #else
-	{
-		__u8 l2buf[LB_L2_MAX];
-
-		if (bpf_xdp_load_bytes(ctx, 0, l2buf, l2))
-			return -1;
-		if (bpf_xdp_adjust_head(ctx, -(int)hlen))
-			return -1;
-		if (bpf_xdp_store_bytes(ctx, 0, l2buf, l2))
-			return -1;
-	}
+	if (bpf_xdp_load_bytes(ctx, 0, w->l2buf, l2))
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, -(int)hlen))
+		return -1;
+	if (bpf_xdp_store_bytes(ctx, 0, w->l2buf, l2))
+		return -1;
 #endif
 	if (v6) {
-		if (nat_store(ctx, l2, &o6, sizeof(o6)))
+		if (nat_store(ctx, l2, &w->o6, sizeof(w->o6)))
 			return -1;
 	} else {
-		if (nat_store(ctx, l2, &o4, sizeof(o4)))
+		if (nat_store(ctx, l2, &w->o4, sizeof(w->o4)))
 			return -1;
 	}
-	if (gue && nat_store(ctx, l2 + iplen, &u, sizeof(u)))
+	if (gue && nat_store(ctx, l2 + iplen, &w->u, sizeof(w->u)))
 		return -1;
 	/* later stages see the inner packet where it now is */
 	meta->l3_off += hlen;
