@@ -190,14 +190,40 @@ static int run_test(const struct test_def *t, int timeout)
 	return WEXITSTATUS(status);
 }
 
-static bool name_matches(const char *name, const char *filter)
+/* -t may be given several times (-t a -t b/c): a test runs when any filter's
+ * test part is in its name. Its subtests are filtered by the part after '/'
+ * of the first such filter, unless another matching filter has none (then
+ * all run). */
+#define MAX_FILTERS 32
+static char *filters[MAX_FILTERS];
+static int nfilters;
+
+static bool test_selected(const char *name)
 {
-	return !filter || strstr(name, filter);
+	bool hit = false;
+	int i;
+
+	env.sub_filter = NULL;
+	if (!nfilters)
+		return true;
+	for (i = 0; i < nfilters; i++) {
+		const char *sub = filters[i] + strlen(filters[i]) + 1;
+
+		if (!strstr(name, filters[i]))
+			continue;
+		if (!*sub) {
+			env.sub_filter = NULL;
+			return true;
+		}
+		if (!hit)
+			env.sub_filter = sub;
+		hit = true;
+	}
+	return hit;
 }
 
 int main(int argc, char **argv)
 {
-	const char *filter = NULL;
 	int npass = 0, nfail = 0, nskip = 0, timeout = 900;
 	bool list = false;
 	size_t i;
@@ -212,11 +238,25 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'v': env.verbose++; break;
 		case 'l': list = true; break;
-		case 't': filter = optarg; break;
+		case 't':
+			/* "test/sub" kept as "test\0sub\0", "test" as "test\0\0" */
+			if (nfilters == MAX_FILTERS) {
+				fprintf(stderr, "%s: at most %d -t filters\n", argv[0], MAX_FILTERS);
+				return 2;
+			}
+			filters[nfilters] = calloc(1, strlen(optarg) + 2);
+			if (!filters[nfilters])
+				return 2;
+			strcpy(filters[nfilters], optarg);
+			slash = strchr(filters[nfilters], '/');
+			if (slash)
+				*slash = '\0';
+			nfilters++;
+			break;
 		case 'b': env.build_dir = optarg; break;
 		case 's': env.src_dir = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-v] [-l] [-t test[/subtest]] [-b build] [-s src]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-v] [-l] [-t test[/subtest]]... [-b build] [-s src]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -230,10 +270,6 @@ int main(int argc, char **argv)
 		if (realpath(env.src_dir, src_abs))
 			env.src_dir = src_abs;
 	}
-	if (filter && (slash = strchr(filter, '/'))) {
-		*slash = '\0';
-		env.sub_filter = slash + 1;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* SIGTERM lets the test's own handler tear down its namespaces. */
 	signal(SIGINT, forward_signal);
@@ -244,7 +280,7 @@ int main(int argc, char **argv)
 		const struct test_def *t = &tests[i];
 		int res;
 
-		if (!name_matches(t->name, filter))
+		if (!test_selected(t->name))
 			continue;
 		if (list) {
 			printf("%s\n", t->name);
