@@ -321,6 +321,21 @@ static void other_chains(void)
 	one_syn(CHAIN("xdp", "{'name':'fw','type':'firewall','defaultAction':'allow'}," CT_FN),
 		SL_VERDICT_PASS, true, "conntrack last: a flow");
 	one_syn(CHAIN("xdp", CT_FN), SL_VERDICT_PASS, true, "conntrack alone: a flow");
+	/* A full chain (SL_MAX_STAGES functions): the commit program sits in
+	 * slot 8, the one sl_chain has beyond the stages (SL_CHAIN_SLOTS). */
+#define FW_ALLOW(n) "{'name':'fw" #n "','type':'firewall','defaultAction':'allow'}"
+#define FW_7 FW_ALLOW(1) "," FW_ALLOW(2) "," FW_ALLOW(3) "," FW_ALLOW(4) "," FW_ALLOW(5) \
+	     "," FW_ALLOW(6) "," FW_ALLOW(7)
+	one_syn(CHAIN("xdp", CT_FN "," FW_7), SL_VERDICT_PASS, true,
+		"eight functions, conntrack first: a flow");
+	one_syn(CHAIN("xdp", FW_7 "," CT_FN), SL_VERDICT_PASS, true,
+		"eight functions, conntrack last: a flow");
+	one_syn(CHAIN("xdp", CT_FN "," FW_ALLOW(1) "," FW_ALLOW(2) "," FW_ALLOW(3) ","
+			     FW_ALLOW(4) "," FW_ALLOW(5) "," FW_ALLOW(6) ","
+			     "{'name':'fw7','type':'firewall','defaultAction':'deny'}"),
+		SL_VERDICT_DROP, false, "eight functions, the last denies: no flow");
+#undef FW_7
+#undef FW_ALLOW
 }
 
 /* Write v (size bytes) into every CPU's slot 0 of a per-CPU array. */
