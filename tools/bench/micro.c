@@ -497,10 +497,11 @@ static int setup_open(struct setup *su, int fam, size_t n, const struct opts *o)
 	su->fd[P_ENTRY_CHAIN] = bpf_program__fd(su->e_chain->progs.sl_entry);
 	su->frame_len = bench_build_frame(&su->keys[0], NULL, su->frame);
 
-	printf("\n== IPv%d, %zu rules: %zu atoms, worst scan %zu, %zu DIR-16-8-8 chunks, "
+	printf("\n== IPv%d, %zu rules: %zu atoms, worst scan %zu, %zu address table elements, "
 	       "%.1f MiB of tables, fw stage %u verified insns; set up in %.1f s\n",
 	       fam, n, fam == 4 ? su->img.natoms4 : su->img.natoms6,
-	       fam == 4 ? su->img.max_scan4 : su->img.max_scan6, su->img.lpm4_chunks,
+	       fam == 4 ? su->img.max_scan4 : su->img.max_scan6,
+	       (fam == 4 ? su->img.nlpm4 : su->img.nlpm6) / FW_LPM4_ELEM_ENTRIES,
 	       (double)su->img.bytes / (1 << 20), fw_prog_verified_insns(su->fw.prog_fd),
 	       (double)(bench_now_ns() - t0) / 1e9);
 	return 0;

@@ -661,7 +661,7 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (img->lpm4_chunks > FW_LPM4_MAX_CHUNKS) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
-			 "the IPv4 prefixes need %zu DIR-16-8-8 chunks (one per distinct /16 holding a longer prefix, one more per distinct /24 holding a prefix longer than /24; 1 KiB each while compiling), over the limit of %u",
+			 "the IPv4 prefixes need %zu DIR-16-8-8 chunks (one per distinct /16 holding a longer prefix, one more per distinct /24 holding a prefix longer than /24; a bound on the table's nodes and tails of 64 B), over the limit of %u",
 			 img->lpm4_chunks, FW_LPM4_MAX_CHUNKS);
 		err = -EINVAL;
 		goto fail;

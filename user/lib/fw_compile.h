@@ -17,8 +17,9 @@
 #define FW_MAX_CAND_INDEX 2097152    /* atoms in one index's lists, per family
 				      * (64 MiB v4, 112 MiB v6): an index over
 				      * it is not built */
-#define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks: 1 KiB each while
-				      * compiling, a 64 B node (+ runs) in the map */
+#define FW_LPM4_MAX_CHUNKS 262144    /* DIR-16-8-8 chunks the IPv4 prefixes
+				      * would need: bounds the table's 64 B nodes
+				      * and tails (+ runs) */
 #define FW_LPM6_MAX_ELEMS 1048576    /* IPv6 roots, nodes and tails: 64 B
 				      * each, 64 MiB */
 
