@@ -19,8 +19,9 @@ PKGS_TEST="iproute2 iputils-ping netcat-openbsd socat python3-scapy tcpdump nfta
 # sluiced tests: HTTP client, a real Prometheus server and promtool, YAML lint
 PKGS_TEST="$PKGS_TEST curl prometheus yamllint"
 # CNI tests: the reference plugins (host-local IPAM); containerd (with runc)
-# for the CRI test, busybox-static for its offline pause image
-PKGS_TEST="$PKGS_TEST containernetworking-plugins containerd runc busybox-static"
+# for the CRI test, busybox-static for its offline pause image; podman (its
+# CNI backend, with catatonit) for the second runtime's test
+PKGS_TEST="$PKGS_TEST containernetworking-plugins containerd runc busybox-static podman catatonit"
 # bench (only `make bench`): plots for docs/benchmarks.md
 PKGS_BENCH="gnuplot-nox ethtool"
 PKGS="$PKGS_BUILD $PKGS_TEST"
