@@ -362,6 +362,65 @@ static void vip_traffic(struct cri *c, struct pod *a, struct pod *b)
 	printf("%s", out);
 }
 
+/* A container (CreateContainer, StartContainer) in a sandbox, from the
+ * busybox image: cmd is its command and arguments as shell words. Returns
+ * its id in cid. */
+static bool container(struct cri *c, struct pod *p, int idx, const char *cname, const char *cmd,
+		      char *cid, size_t len)
+{
+	if (!ASSERT_OK(cri(c, "create %s %s sluice-test uid-%d %s %s/logs-%s %s " CRI_IMAGE " %s",
+			   p->id, p->name, idx, c->cgroup, c->r.tmp, p->name, cname, cmd),
+		       "CreateContainer")) {
+		printf("%s\n", out);
+		return false;
+	}
+	chomp(out);
+	snprintf(cid, len, "%s", out);
+	if (!ASSERT_OK(cri(c, "start %s", cid), "StartContainer")) {
+		printf("%s\n", out);
+		return false;
+	}
+	return true;
+}
+
+/* Real containers in the sandboxes: a server in pod-b (busybox nc -l on
+ * the backend port, what it receives goes to its CRI log) and a client in
+ * pod-a that sends to the VIP and exits 0 once it got through. */
+static void vip_containers(struct cri *c, struct pod *pods)
+{
+	char srv[128], cli[128], log[PATH_MAX];
+	int i;
+
+	if (!container(c, &pods[1], 1, "server", "/bin/busybox nc -l -p 8080", srv, sizeof(srv)))
+		return;
+	if (!container(c, &pods[0], 0, "client",
+		       "/bin/sh -c 'for i in $(/bin/busybox seq 50); do "
+		       "echo via-vip-from-container-a | /bin/busybox nc -w2 " CRI_VIP " 80 && exit 0; "
+		       "/bin/busybox sleep 0.2; done; exit 1'",
+		       cli, sizeof(cli)))
+		return;
+	for (i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if (!cri(c, "cstatus %s", cli) && strstr(out, "\"exited\""))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	ASSERT_STRCONTAINS(out, "\"state\":\"exited\"", "client container exited");
+	ASSERT_STRCONTAINS(out, "\"exit_code\":0", "client container got through to the VIP");
+	snprintf(log, sizeof(log), "%s/logs-%s/server.log", c->r.tmp, pods[1].name);
+	for (i = 0; i < 50; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		sh("cat %s 2>/dev/null", log);
+		if (strstr(out, "via-vip-from-container-a"))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	ASSERT_STRCONTAINS(out, "stdout F via-vip-from-container-a",
+			   "the server container's CRI log has the payload");
+}
+
 void test_cni_cri(void)
 {
 	static const char *const tools[] = { "containerd", "ctr", "containerd-shim-runc-v2", "runc",
@@ -389,7 +448,11 @@ void test_cni_cri(void)
 	ASSERT_STRCONTAINS(out, "\"runtime_api_version\":\"v1\"", "CRI v1");
 
 	for (i = 0; i < 2; i++) {
-		ret = cri(&c, "run %s sluice-test uid-%zu %s", pods[i].name, i, c.cgroup);
+		char logs[PATH_MAX];
+
+		snprintf(logs, sizeof(logs), "%s/logs-%s", c.r.tmp, pods[i].name);
+		mkdir(logs, 0700);
+		ret = cri(&c, "run %s sluice-test uid-%zu %s %s", pods[i].name, i, c.cgroup, logs);
 		if (!ASSERT_OK(ret, "RunPodSandbox")) {
 			printf("%s\n", out);
 			goto cleanup;
@@ -418,8 +481,10 @@ void test_cni_cri(void)
 
 	pod_traffic(&c, &pods[0], &pods[1]);
 	/* the service: its backend is pod b; a reaches it through the VIP */
-	if (ASSERT_OK(apply_chain(&c, pods[1].ip), "apply: backend pod-b"))
+	if (ASSERT_OK(apply_chain(&c, pods[1].ip), "apply: backend pod-b")) {
 		vip_traffic(&c, &pods[0], &pods[1]);
+		vip_containers(&c, pods);
+	}
 
 	for (i = 0; i < 2; i++) {
 		ret = cri(&c, "stop %s", pods[i].id);

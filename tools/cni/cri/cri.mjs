@@ -6,10 +6,16 @@
 //   node cri.mjs SOCKET version
 //   node cri.mjs SOCKET status                  conditions; exit 1 unless RuntimeReady and NetworkReady
 //   node cri.mjs SOCKET wait-ready [SECONDS]    poll status until ready (default 30 s)
-//   node cri.mjs SOCKET run NAME NAMESPACE UID [CGROUP_PARENT]   prints the sandbox id
+//   node cri.mjs SOCKET run NAME NAMESPACE UID [CGROUP_PARENT [LOG_DIR]]   prints the sandbox id
 //   node cri.mjs SOCKET inspect ID              {"id","state","ip","pid","netns"} (verbose status)
 //   node cri.mjs SOCKET stop ID
 //   node cri.mjs SOCKET remove ID
+//   node cri.mjs SOCKET create SANDBOX_ID NAME NAMESPACE UID CGROUP_PARENT LOG_DIR CNAME IMAGE CMD [ARG..]
+//                                               a container in the sandbox (the sandbox's own
+//                                               config again, as kubelet sends it); prints its id;
+//                                               its log is LOG_DIR/CNAME.log
+//   node cri.mjs SOCKET start CID
+//   node cri.mjs SOCKET cstatus CID             {"id","state","exit_code","reason"}
 //
 // Output is one line of JSON (or the id); errors go to stderr with exit 1.
 // The npm packages (@grpc/grpc-js, @grpc/proto-loader) come from
@@ -26,7 +32,7 @@ const loader = require('@grpc/proto-loader');
 
 const [sock, cmd, ...args] = process.argv.slice(2);
 if (!sock || !cmd) {
-	console.error('usage: cri.mjs SOCKET version|status|wait-ready|run|inspect|stop|remove ...');
+	console.error('usage: cri.mjs SOCKET version|status|wait-ready|run|inspect|stop|remove|create|start|cstatus ...');
 	process.exit(2);
 }
 
@@ -49,6 +55,22 @@ function ready(st) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The sandbox config: RunPodSandbox's, and again in every CreateContainer.
+function sandboxConfig(name, ns, uid, cgroup, logdir) {
+	return {
+		metadata: { name, namespace: ns, uid, attempt: 0 },
+		hostname: name,
+		log_directory: logdir || '',
+		labels: { app: name },
+		linux: {
+			cgroup_parent: cgroup || '',
+			security_context: { namespace_options: { network: 0, pid: 0, ipc: 0 } },
+		},
+	};
+}
+
+const states = ['created', 'running', 'exited', 'unknown'];
 
 async function main() {
 	switch (cmd) {
@@ -78,18 +100,38 @@ async function main() {
 		}
 	}
 	case 'run': {
-		const [name, ns, uid, cgroup] = args;
-		const config = {
-			metadata: { name, namespace: ns, uid, attempt: 0 },
-			hostname: name,
-			labels: { app: name },
-			linux: {
-				cgroup_parent: cgroup || '',
-				security_context: { namespace_options: { network: 0, pid: 0, ipc: 0 } },
-			},
-		};
+		const [name, ns, uid, cgroup, logdir] = args;
+		const config = sandboxConfig(name, ns, uid, cgroup, logdir);
 		const r = await call('RunPodSandbox', { config, runtime_handler: '' }, 120);
 		return r.pod_sandbox_id;
+	}
+	case 'create': {
+		const [sandbox, name, ns, uid, cgroup, logdir, cname, image, cmd0, ...cargs] = args;
+		const config = {
+			metadata: { name: cname, attempt: 0 },
+			image: { image },
+			command: [cmd0],
+			args: cargs,
+			labels: { app: name, container: cname },
+			log_path: `${cname}.log`,
+		};
+		const r = await call('CreateContainer', {
+			pod_sandbox_id: sandbox, config,
+			sandbox_config: sandboxConfig(name, ns, uid, cgroup, logdir),
+		}, 120);
+		return r.container_id;
+	}
+	case 'start':
+		await call('StartContainer', { container_id: args[0] }, 120);
+		return 'ok';
+	case 'cstatus': {
+		const r = await call('ContainerStatus', { container_id: args[0], verbose: false });
+		return JSON.stringify({
+			id: r.status.id,
+			state: states[r.status.state] || 'unknown',
+			exit_code: r.status.exit_code,
+			reason: r.status.reason,
+		});
 	}
 	case 'inspect': {
 		const r = await call('PodSandboxStatus', { pod_sandbox_id: args[0], verbose: true });
