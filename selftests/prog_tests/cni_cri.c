@@ -391,7 +391,11 @@ static void vip_containers(struct cri *c, struct pod *pods)
 	char srv[128], cli[128], log[PATH_MAX];
 	int i;
 
-	if (!container(c, &pods[1], 1, "server", "/bin/busybox nc -l -p 8080", srv, sizeof(srv)))
+	/* its stdin stays open: at EOF nc would close its side first and a
+	 * client could quit before it sent anything */
+	if (!container(c, &pods[1], 1, "server",
+		       "/bin/sh -c '/bin/busybox sleep 60 | /bin/busybox nc -l -p 8080'", srv,
+		       sizeof(srv)))
 		return;
 	if (!container(c, &pods[0], 0, "client",
 		       "/bin/sh -c 'for i in $(/bin/busybox seq 50); do "

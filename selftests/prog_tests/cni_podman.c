@@ -15,7 +15,7 @@
  * their host veths are in the node namespace (none in the test's own: what
  * a manual run without nsenter --net got wrong), two endpoint entries; the
  * first pings the second and sends it a TCP payload that the second (busybox
- * nc -l as its command) prints to its log, delivered by the pod datapath;
+ * nc -l in its command) prints to its log, delivered by the pod datapath;
  * podman rm leaves no veth, endpoint, IPAM reservation or record. */
 #include <errno.h>
 #include <limits.h>
@@ -233,9 +233,12 @@ void test_cni_podman(void)
 		printf("%s\n", out);
 		goto cleanup;
 	}
-	/* b's command: busybox nc, which prints what it is sent to its log */
+	/* b's command: busybox nc, which prints what it is sent to its log;
+	 * its stdin stays open (an EOF there would make it close its side
+	 * first, and the client could quit before it sent anything) */
 	ret = podman(&p, "run -d --name %s --network " PM_NET " --cgroup-parent %s "
-		     "--entrypoint /bin/busybox " PM_IMAGE " nc -l -p 8080", b.name, p.cgroup);
+		     "--entrypoint /bin/sh " PM_IMAGE " -c '/bin/busybox sleep 60 | /bin/busybox nc -l -p 8080'",
+		     b.name, p.cgroup);
 	if (!ASSERT_OK(ret, "podman run b")) {
 		printf("%s\n", out);
 		goto cleanup;
@@ -269,7 +272,10 @@ void test_cni_podman(void)
 			break;
 		nanosleep(&ts, NULL);
 	}
-	ASSERT_STRCONTAINS(out, "hello-from-pm-a", "b's log has the payload");
+	if (!ASSERT_STRCONTAINS(out, "hello-from-pm-a", "b's log has the payload")) {
+		podman(&p, "ps -a");
+		printf("%s\n", out);
+	}
 	ASSERT_GE(redirected(&p) - before, 4, "delivered by the pod datapath");
 
 	ret = podman(&p, "rm -f -t 0 %s %s", a.name, b.name);
