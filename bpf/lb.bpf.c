@@ -84,6 +84,91 @@ static __always_inline void lb_touch(struct lb_nat *e, __u8 st, __u64 now, __u64
 	e->expires_ns = exp;
 }
 
+#ifdef SL_HOOK_TC
+#define LB_IN_IFINDEX(ctx) ((ctx)->ingress_ifindex ?: (ctx)->ifindex)
+#else
+#define LB_IN_IFINDEX(ctx) ((ctx)->ingress_ifindex)
+#endif
+
+/* "fib": the FIB lookup for the translated packet; on success, the
+ * Ethernet addresses of the next hop, the TTL / hop limit decremented
+ * (this is forwarding), and the egress ifindex to redirect to. 0: the
+ * stack is to route it (no neighbour entry yet: the stack resolves it; a
+ * TTL about to expire: the stack answers; local, unreachable, VLAN tags,
+ * forwarding off, a packet too big for the egress: the stack's own
+ * answer). Not inlined: struct bpf_fib_lookup would not fit the frame. */
+static __noinline int lb_fib(SL_CTX *ctx, struct sl_meta *m)
+{
+	struct bpf_fib_lookup p = {};
+	__u16 w[2], c;
+	__u8 hl;
+	long rc;
+
+	if (m->vlan_depth)
+		goto stack;
+	p.l4_protocol = m->l4proto;
+	p.sport = bpf_htons(m->sport);
+	p.dport = bpf_htons(m->dport);
+	p.ifindex = LB_IN_IFINDEX(ctx);
+	if (m->family == 6) {
+		p.family = 10; /* AF_INET6 */
+		__builtin_memcpy(p.ipv6_src, m->saddr, 16);
+		__builtin_memcpy(p.ipv6_dst, m->daddr, 16);
+		if (nat_load(ctx, m->l3_off + 7, &hl, 1))
+			goto stack;
+	} else {
+		p.family = 2; /* AF_INET */
+		p.ipv4_src = m->saddr[0];
+		p.ipv4_dst = m->daddr[0];
+		p.tot_len = (__u16)(m->pkt_len - m->l3_off); /* host order (MTU check) */
+		if (nat_load(ctx, m->l3_off + 8, w, 2))
+			goto stack;
+		hl = ((__u8 *)w)[0];
+	}
+	if (hl <= 1)
+		goto stack;
+	rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		goto stack;
+	hl--;
+	if (m->family == 6) {
+		if (nat_store(ctx, m->l3_off + 7, &hl, 1))
+			goto stack;
+	} else {
+		/* the TTL's 16-bit word (ttl, protocol) in the header checksum */
+		w[1] = w[0];
+		((__u8 *)w)[2] = hl;
+		if (nat_load(ctx, m->l3_off + 10, &c, 2))
+			goto stack;
+		c = nat_csum_update(c, w[0], w[1], 1);
+		if (nat_store(ctx, m->l3_off + 8, &hl, 1) || nat_store(ctx, m->l3_off + 10, &c, 2))
+			goto stack;
+	}
+	if (nat_store(ctx, 0, p.dmac, 6) || nat_store(ctx, 6, p.smac, 6))
+		goto stack;
+	flow_stat(FLOW_STATS_LB + FLOW_STAT_FIB_REDIRECT);
+	return (int)p.ifindex;
+stack:
+	flow_stat(FLOW_STATS_LB + FLOW_STAT_FIB_STACK);
+	return 0;
+}
+
+/* Leave the stage with a translated packet: with "fib" (the last stage of
+ * the chain: validation), redirected when the FIB lookup says where;
+ * otherwise on to the next stage or the stack. */
+static __always_inline int lb_done(SL_CTX *ctx, struct sl_meta *m, __u32 rule)
+{
+	int ifindex;
+
+	if (!(lb_cfg.flags & LB_CFG_FIB) || sl_stage + 1 < sl_nstages)
+		return stage_next(ctx, m, SL_VERDICT_CONTINUE, rule);
+	ifindex = lb_fib(ctx, m);
+	if (ifindex <= 0)
+		return stage_next(ctx, m, SL_VERDICT_CONTINUE, rule);
+	trace_add(m, SL_VERDICT_CONTINUE, 0, rule);
+	return stage_leave(ctx, m, (int)bpf_redirect((__u32)ifindex, 0));
+}
+
 /* A backend's reply (k: backend -> client) whose reverse entry r is live:
  * the VIP back as its source; both entries of the flow refreshed. */
 static __always_inline int lb_reply(SL_CTX *ctx, struct sl_meta *meta, const struct lb_flow_key *k,
@@ -115,7 +200,7 @@ static __always_inline int lb_reply(SL_CTX *ctx, struct sl_meta *meta, const str
 		lb_touch(f, st, now, exp);
 	__builtin_memcpy(meta->saddr, r->addr, 16);
 	meta->sport = r->port;
-	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, 0);
+	return lb_done(ctx, meta, 0);
 }
 
 static __always_inline __u32 lb_addr_flags(const __u32 *addr, __u8 family)
@@ -348,5 +433,5 @@ int lb_stage(SL_CTX *ctx)
 	lb_count(f->counter, meta->pkt_len);
 	__builtin_memcpy(meta->daddr, f->addr, 16);
 	meta->dport = f->port;
-	return stage_next(ctx, meta, SL_VERDICT_CONTINUE, svc->id + 1);
+	return lb_done(ctx, meta, svc->id + 1);
 }

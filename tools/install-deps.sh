@@ -22,6 +22,8 @@ PKGS_TEST="$PKGS_TEST curl prometheus yamllint"
 # for the CRI test, busybox-static for its offline pause image; podman (its
 # CNI backend, with catatonit) for the second runtime's test
 PKGS_TEST="$PKGS_TEST containernetworking-plugins containerd runc busybox-static podman catatonit"
+# lb_fib_e2e: checksum offload off on veth senders (XDP redirects)
+PKGS_TEST="$PKGS_TEST ethtool"
 # bench (only `make bench`): plots for docs/benchmarks.md
 PKGS_BENCH="gnuplot-nox ethtool"
 PKGS="$PKGS_BUILD $PKGS_TEST"

@@ -42,7 +42,10 @@ enum flow_state {
 					 * (written by userspace) */          \
 	X(GC_REMOVED_REV, "gc_removed_rev") /* reverse entries the same */    \
 	X(ADOPTED, "port_adopted")	/* NAT: a flow found its own live     \
-					 * reverse entry (nat_flows lost) */
+					 * reverse entry (nat_flows lost) */  \
+	X(FIB_REDIRECT, "fib_redirected") /* LB fib: redirected by the stage */ \
+	X(FIB_STACK, "fib_to_stack")	/* LB fib: left to the stack (no      \
+					 * neighbour, ttl, local, VLAN, ...) */
 
 #define FLOW_STAT_ENUM(name, str) FLOW_STAT_##name,
 enum flow_stat {

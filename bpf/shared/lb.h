@@ -96,9 +96,10 @@ _Static_assert(sizeof(struct lb_addr_key) == 20, "lb_addr_key ABI");
 #define LB_FLOWS_DEFAULT 65536
 
 /* The stage's .rodata */
+#define LB_CFG_FIB 0x1	/* redirect by bpf_fib_lookup (spec "fib") */
 struct lb_config {
 	__u32 nservices;
-	__u32 pad;
+	__u32 flags;	/* LB_CFG_* */
 	__u64 timeout_ns[FLOW_NTIMEOUTS]; /* per enum flow_state - 1 */
 };
 

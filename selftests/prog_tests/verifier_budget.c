@@ -181,13 +181,14 @@ static void load_ct_plane(bool tc)
 			close(sh.extra_fd[i]);
 }
 
-/* lb: the load balancer stage; no feature switches in its .rodata. */
+/* lb: the load balancer stage, with its one feature switch on (fib: the
+ * redirect path is the costlier one). */
 static void load_lb_plane(bool tc)
 {
 	struct stage_shared sh = { .meta_fd = -1, .drops_fd = -1, .fw_counters_fd = -1 };
 	struct stage_gen g = { .gen = 1, .nstages = 1, .tc = tc, .chain_fd = -1,
 			       .gen_stats_fd = -1 };
-	struct lb_image img = { .flow_table_size = 1024 };
+	struct lb_image img = { .flow_table_size = 1024, .cfg = { .flags = LB_CFG_FIB } };
 	struct stage_obj so;
 	char *log = NULL;
 	int i, *fds[] = { &sh.meta_fd, &sh.drops_fd, &sh.fw_counters_fd, &g.chain_fd,

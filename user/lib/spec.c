@@ -451,6 +451,7 @@ static void parse_functions(struct pctx *c, const cJSON *arr, struct spec *s)
 	}
 	path_pop(c, m);
 	spec_ct_check_chain(c, s);
+	spec_lb_check_chain(c, s);
 }
 
 /* ---- the document ------------------------------------------------------- */

@@ -130,6 +130,7 @@ struct spec_loadbalancer {
 	size_t nservices;
 	uint32_t flow_table_size;
 	uint32_t timeouts[SPEC_FLOW_NTIMEOUTS];
+	bool fib;			/* redirect by a FIB lookup */
 };
 
 /* type: nat (spec_nat.c, docs/nat.md) */

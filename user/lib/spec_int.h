@@ -115,6 +115,8 @@ extern const struct spec_fn_ops spec_nat_ops;
  * conntrack function; a firewall rule with `state` needs one before it. */
 struct spec;
 void spec_ct_check_chain(struct pctx *c, const struct spec *s);
+/* A loadbalancer with "fib" must be the chain's last function. */
+void spec_lb_check_chain(struct pctx *c, const struct spec *s);
 extern const struct spec_fn_ops *const spec_fn_types[]; /* NULL-terminated */
 
 /* Known member names of each object, exported for the schema test. */

@@ -15,7 +15,7 @@
 #include "lb_maglev.h"
 
 const char *const spec_lb_keys[] = { "name", "type", "services", "flowTableSize", "timeouts",
-				     NULL };
+				     "fib", NULL };
 const char *const spec_lb_service_keys[] = { "name", "vip", "port", "proto", "mode", "tableSize",
 					     "backends", "encap", "guePort", "encapSource", NULL };
 const char *const spec_lb_backend_keys[] = { "ip", "port", "weight", "state", NULL };
@@ -233,9 +233,9 @@ static void lb_free(struct spec_function *fn)
 
 static void lb_parse(struct pctx *c, const cJSON *obj, struct spec_function *fn)
 {
-	enum { NAME, TYPE, SERVICES, FLOWS, TIMEOUTS };
+	enum { NAME, TYPE, SERVICES, FLOWS, TIMEOUTS, FIB };
 	struct spec_loadbalancer *lb = &fn->lb;
-	const cJSON *v[6], *it;
+	const cJSON *v[7], *it;
 	size_t n, i, m, m2;
 	long l;
 
@@ -244,6 +244,8 @@ static void lb_parse(struct pctx *c, const cJSON *obj, struct spec_function *fn)
 	if (!obj_fields(c, obj, spec_lb_keys, v))
 		return;
 	spec_flow_timeouts(c, v[TIMEOUTS], lb->timeouts, false);
+	if (v[FIB])
+		get_bool(c, "fib", v[FIB], &lb->fib);
 	if (v[FLOWS] && get_int(c, "flowTableSize", v[FLOWS], 1024, 16777216, &l))
 		lb->flow_table_size = (uint32_t)l;
 	if (!require(c, "services", v[SERVICES]) ||
@@ -271,6 +273,25 @@ const struct spec_fn_ops spec_lb_ops = {
 	.parse = lb_parse,
 	.free = lb_free,
 };
+
+/* "fib": the stage redirects the packets it translates itself (a FIB
+ * lookup, then a redirect that ends the chain), so no function may come
+ * after it. */
+void spec_lb_check_chain(struct pctx *c, const struct spec *s)
+{
+	size_t i, m, m2;
+
+	m = path_key(c, "functions");
+	for (i = 0; i + 1 < s->nfns; i++) {
+		if (s->fns[i].type != SPEC_FN_LOADBALANCER || !s->fns[i].lb.fib)
+			continue;
+		m2 = path_idx(c, i);
+		perr_at(c, "fib", "a loadbalancer with fib redirects the packets it translates, which ends the chain: it must be the last function (spec.functions[%zu] comes after it)",
+			i + 1);
+		path_pop(c, m2);
+	}
+	path_pop(c, m);
+}
 
 /* Compile -------------------------------------------------------------- */
 
@@ -396,6 +417,7 @@ int lb_compile(const struct spec_loadbalancer *lb, const char *path, struct lb_i
 	img->nmaglev = nt;
 	img->flow_table_size = lb->flow_table_size;
 	img->cfg.nservices = (uint32_t)lb->nservices;
+	img->cfg.flags = lb->fib ? LB_CFG_FIB : 0;
 	for (i = 0; i < FLOW_NTIMEOUTS; i++)
 		img->cfg.timeout_ns[i] = (uint64_t)(lb->timeouts[i] ? lb->timeouts[i] : 1) * 1000000000ull;
 	for (i = 0; i < lb->nservices; i++) {
