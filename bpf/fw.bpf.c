@@ -16,7 +16,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* The list a leaf names: inline (FW_LPM_LIST) or through the bucket of a
  * class. Keeps it in s->off and *best when it is no longer than *best. */
 static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
-				    __u32 base, void *bkt_map)
+				    __u32 hint, __u32 base, void *bkt_map)
 {
 	struct fw_bucket *b;
 	__u32 off, len, k;
@@ -35,6 +35,7 @@ static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
 	if (len <= *best) {
 		*best = len;
 		s->off = off;
+		s->hint = hint;
 	}
 }
 
@@ -46,8 +47,9 @@ static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
 static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6)
 {
 	const volatile struct fw_fam_cfg *fc = v6 ? &fw_cfg.f6 : &fw_cfg.f4;
-	__u32 best = fc->natoms, leaf, i;
+	__u32 best = fc->natoms, leaf, hint, i;
 	const __u32 *a;
+	long r;
 
 	s->off = 0;
 #pragma unroll
@@ -56,19 +58,23 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6)
 
 		if (f == FW_IDX_NONE || best <= fc->scan_good)
 			break;
+		hint = 0;
 		if (f == FW_IDX_PORT) {
 			if (s->ports != FW_PORTS_KNOWN)
 				continue;
 			leaf = fw_port_class(s->dport);
 		} else if (v6) {
 			a = f == FW_IDX_SRC ? s->saddr : s->daddr;
-			leaf = (__u32)fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
+			r = fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
+			leaf = r < 0 ? FW_CLS_NONE : (__u32)r;
+			hint = r < 0 ? 0 : (__u32)(r >> 32);
 		} else {
-			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0])
-					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0]);
+			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0], &hint)
+					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0], &hint);
 		}
 		if (leaf != FW_CLS_NONE)
-			fw_take(s, &best, leaf, fc->base[f], v6 ? (void *)&fw_bkt6 : (void *)&fw_bkt4);
+			fw_take(s, &best, leaf, hint, fc->base[f],
+				v6 ? (void *)&fw_bkt6 : (void *)&fw_bkt4);
 	}
 	return best;
 }
@@ -102,6 +108,9 @@ int fw_stage(SL_CTX *ctx)
 		s.ports = FW_PORTS_NONE;
 
 	len = meta->family == 4 ? fw_pick(&s, 0) : fw_pick(&s, 1);
+	/* Load the counter line the list's first atom will likely update
+	 * now, beside the atom, rather than after it (shared/fw.h, hints). */
+	fw_touch(&s);
 	if (len > FW_MAX_SCAN)
 		s.res = FW_RES_ERROR;
 	else if (meta->family == 4)

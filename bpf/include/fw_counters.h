@@ -24,15 +24,21 @@ struct {
 	__type(value, struct sl_counter);
 } fw_counters SEC(".maps");
 
-static __always_inline void fw_count(__u32 slot, __u32 bytes)
+/* This CPU's counter of a slot; NULL for slot 0 (no counter assigned). */
+static __always_inline struct sl_counter *fw_counter_of(__u32 slot)
 {
-	struct sl_counter *c;
 	__u32 k;
 
-	if (!slot || slot >= FW_COUNTER_SLOTS) /* slot 0: no counter assigned */
-		return;
+	if (!slot || slot >= FW_COUNTER_SLOTS)
+		return NULL;
 	k = bpf_get_smp_processor_id() * FW_COUNTER_SLOTS + slot;
-	c = bpf_map_lookup_elem(&fw_counters, &k);
+	return bpf_map_lookup_elem(&fw_counters, &k);
+}
+
+static __always_inline void fw_count(__u32 slot, __u32 bytes)
+{
+	struct sl_counter *c = fw_counter_of(slot);
+
 	if (c) {
 		c->packets++;
 		c->bytes += bytes;

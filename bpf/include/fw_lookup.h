@@ -77,12 +77,13 @@ static __always_inline int fw_lpm_node(void *map, __u32 n, __u32 i, __u32 *v)
  * FW_LPM4_TAIL_PFX longer prefixes (rarely), then a leaf or a tail: its
  * prefixes longest first, else the range's best shorter one. Usually two
  * dependent cache lines. The address is in host order. */
-static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a)
+static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a, __u32 *hint)
 {
 	struct fw_lpm4_tail *t;
 	__u32 v, k;
 	int i;
 
+	*hint = 0;
 	if (fw_lpm4_entry(root + (a >> 16), &v))
 		return FW_CLS_NONE;
 	if ((v & FW_LPM_CHUNK) && !(v & FW_LPM_TAIL) &&
@@ -101,9 +102,13 @@ static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a)
 		return FW_CLS_NONE;
 	/* an unused slot has length 0: it matches and holds the fallback */
 #pragma unroll
-	for (i = 0; i < FW_LPM4_TAIL_PFX; i++)
-		if ((a & fw_mask(t->plen[i])) == t->addr[i])
+	for (i = 0; i < FW_LPM4_TAIL_PFX; i++) {
+		if ((a & fw_mask(t->plen[i])) == t->addr[i]) {
+			*hint = t->hint[i];
 			return t->leaf[i];
+		}
+	}
+	*hint = t->fallback_hint;
 	return t->fallback;
 }
 
@@ -130,11 +135,13 @@ static __always_inline int fw_lpm6_in(const struct fw_lpm6_tail *t, int i, __u32
 	} while (0)
 
 /* IPv6: root (16 bits), then a node per 8 bits while the range holds more
- * than FW_LPM_TAIL_PFX longer prefixes, then a tail: its prefixes longest
+ * than FW_LPM6_TAIL_PFX longer prefixes, then a tail: its prefixes longest
  * first, else the range's best shorter prefix. Each level's shift is a
  * constant. A global function: verified once for both fields. The address
- * is in host order. Returns the leaf, or -1 on an inconsistent image. */
-__noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
+ * is in host order. Returns the leaf, with the tail's counter hint in the
+ * upper 32 bits (a global function returns one scalar), or -1 on an
+ * inconsistent image. */
+__noinline long fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
 	struct fw_lpm6_tail *t;
 	__u32 v, k;
@@ -157,7 +164,7 @@ __noinline int fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2, __u32 a3
 	FW_LPM6_LEVEL(a3, 0);
 walked:
 	if (!(v & FW_LPM_CHUNK))
-		return (int)v;
+		return v;
 	if (!(v & FW_LPM_TAIL)) /* a node below /128: inconsistent */
 		return -1;
 	k = v & ~(FW_LPM_CHUNK | FW_LPM_TAIL);
@@ -165,10 +172,10 @@ walked:
 	if (!t)
 		return -1;
 	if (fw_lpm6_in(t, 0, a0, a1, a2, a3))
-		return (int)t->leaf[0];
+		return (long)t->hint[0] << 32 | t->leaf[0];
 	if (fw_lpm6_in(t, 1, a0, a1, a2, a3))
-		return (int)t->leaf[1];
-	return (int)t->fallback;
+		return (long)t->hint[1] << 32 | t->leaf[1];
+	return (long)t->fallback_hint << 32 | t->fallback;
 }
 
 static __always_inline __u32 fw_port_class(__u16 port)

@@ -57,21 +57,32 @@ struct fw_lpm4_node {
 				       * table entry of the first run */
 };
 
+/* Counter hints: a tail's hint[i] (fallback_hint) is the fw_counters slot
+ * of the first atom of the list leaf[i] (fallback) names, 0 for none. The
+ * stage loads that counter's cache line as soon as it has the tail, in
+ * parallel with the atom, instead of after it (the slot is in the atom):
+ * when that atom decides, as it usually does, the update finds the line
+ * in the cache. Only a hint: the count always goes to the deciding atom's
+ * slot. The compiler writes the rule index + 1; the loader stamps the slot
+ * (the generation assigns slots after compiling). */
+
 /* A range of the IPv4 table with at most FW_LPM4_TAIL_PFX prefixes longer
  * than its depth ends in a tail (entry FW_LPM_CHUNK | FW_LPM_TAIL | n,
  * element n): the prefixes, longest first, and the leaf of the range's best
  * shorter prefix; an unused slot has length 0 and leaf = fallback. With
  * prefixes spread over the space nearly every /16 holding a longer one
- * holds at most 6: the root and a tail, where DIR-16-8-8 took one or two
+ * holds at most 4: the root and a tail, where DIR-16-8-8 took one or two
  * nodes. fw_lpm6 has the same, with 2 prefixes of 128 bits. */
 #define FW_LPM_TAIL 0x40000000u
-#define FW_LPM4_TAIL_PFX 6
+#define FW_LPM4_TAIL_PFX 4
 struct fw_lpm4_tail {
 	__u32 addr[FW_LPM4_TAIL_PFX]; /* host order, masked to plen */
 	__u32 leaf[FW_LPM4_TAIL_PFX];
+	__u32 hint[FW_LPM4_TAIL_PFX]; /* see FW_LPM_HINT */
 	__u32 fallback;
+	__u32 fallback_hint;
 	__u8 plen[FW_LPM4_TAIL_PFX];
-	__u8 pad[6];
+	__u8 pad[4];
 };
 
 union fw_lpm4_elem {
@@ -115,9 +126,11 @@ _Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
 struct fw_lpm6_tail {
 	__u32 addr[FW_LPM6_TAIL_PFX][4]; /* host-order words, masked to plen */
 	__u32 leaf[FW_LPM6_TAIL_PFX];
+	__u32 hint[FW_LPM6_TAIL_PFX];	 /* see FW_LPM_HINT */
 	__u32 fallback;			 /* leaf when no prefix matches */
+	__u32 fallback_hint;
 	__u8 plen[FW_LPM6_TAIL_PFX];	 /* unused slot: 0 with leaf = fallback */
-	__u8 pad[18];
+	__u8 pad[6];
 };
 
 union fw_lpm6_elem {

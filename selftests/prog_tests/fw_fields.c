@@ -300,6 +300,78 @@ out:
 	errs_free(&errs);
 }
 
+static int pinned_fd(const struct fw_rig *rig, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rig->so.npins; i++)
+		if (!strcmp(rig->so.pins[i].name, name))
+			return rig->so.pins[i].fd;
+	return -1;
+}
+
+/* The tail a root entry leads to, in a loaded address table. */
+static bool root_tail(int fd, uint32_t entry, union fw_lpm6_elem *el)
+{
+	uint32_t k = entry / FW_LPM4_ELEM_ENTRIES, v;
+
+	if (bpf_map_lookup_elem(fd, &k, el))
+		return false;
+	v = el->e[entry % FW_LPM4_ELEM_ENTRIES];
+	if ((v & (FW_LPM_CHUNK | FW_LPM_TAIL)) != (FW_LPM_CHUNK | FW_LPM_TAIL))
+		return false;
+	k = v & ~(FW_LPM_CHUNK | FW_LPM_TAIL);
+	return !bpf_map_lookup_elem(fd, &k, el);
+}
+
+/* The loader stamps every tail's counter hints with the slot of the rule
+ * whose atom heads the list (shared/fw.h): only a hint, so no verdict
+ * shows it; read it back. Rule 0's /24 nests in rule 1's /20 (both in one
+ * tail, longest first; the other way round rule 0 would shadow rule 1 and
+ * head both lists), rule 2 is IPv6. */
+static void check_hints(struct fw_rig *rig)
+{
+	char *doc = doc_of("'defaultAction':'deny','rules':["
+			   "{'id':'b','action':'deny','dst':['10.1.2.0/24']},"
+			   "{'id':'a','action':'allow','dst':['10.1.0.0/20']},"
+			   "{'id':'c','action':'allow','dst':['2001:db8:1::/48']}]");
+	struct sl_errs errs = { 0 };
+	struct spec *spec = NULL;
+	union fw_lpm6_elem el;
+	struct fw_image img;
+	int fd4, fd6;
+
+	memset(&img, 0, sizeof(img));
+	if (!ASSERT_OK_PTR(doc, "doc") ||
+	    !ASSERT_OK(spec_parse(doc, strlen(doc), &spec, &errs), "spec_parse") ||
+	    !ASSERT_OK(fw_compile(&spec->fns[0].fw, "spec.functions[0]", &img, &errs), "fw_compile") ||
+	    !ASSERT_OK(fw_rig_load(rig, &img, NULL), "fw_rig_load"))
+		goto out;
+	fd4 = pinned_fd(rig, "fw_lpm4");
+	fd6 = pinned_fd(rig, "fw_lpm6");
+	if (ASSERT_TRUE(root_tail(fd4, FW_LPM4_DST_ROOT + 0x0a01, &el), "10.1/16 ends in a tail")) {
+		struct fw_lpm4_tail *t = &((union fw_lpm4_elem *)&el)->tail;
+
+		ASSERT_EQ(t->plen[0], 24, "longest first");
+		ASSERT_EQ(t->hint[0], fw_rig_rule_slot(rig, 0), "hint of 10.1.2.0/24: rule b's slot");
+		ASSERT_EQ(t->plen[1], 20, "then the /20");
+		ASSERT_EQ(t->hint[1], fw_rig_rule_slot(rig, 1), "hint of 10.1.0.0/20: rule a's slot");
+		ASSERT_EQ(t->plen[2], 0, "unused slot");
+		ASSERT_EQ(t->fallback_hint, 0, "no prefix, empty list: no hint");
+	}
+	if (ASSERT_TRUE(root_tail(fd6, FW_LPM4_DST_ROOT + 0x2001, &el), "2001::/16 ends in a tail")) {
+		struct fw_lpm6_tail *t = &el.tail;
+
+		ASSERT_EQ(t->plen[0], 48, "the /48");
+		ASSERT_EQ(t->hint[0], fw_rig_rule_slot(rig, 2), "hint of 2001:db8:1::/48: rule c's slot");
+	}
+out:
+	fw_image_free(&img);
+	spec_free(spec);
+	errs_free(&errs);
+	free(doc);
+}
+
 void test_fw_fields(void)
 {
 	struct fw_rig rig;
@@ -312,5 +384,7 @@ void test_fw_fields(void)
 			run_fixture(&rig, &fixtures[i]);
 	if (test__start_subtest("maps_frozen_with_btf"))
 		check_maps(&rig);
+	if (test__start_subtest("counter_hints"))
+		check_hints(&rig);
 	fw_rig_close(&rig);
 }

@@ -289,9 +289,9 @@ void test_fw_scale(void)
 	       img.max_list4[0], img.max_list4[1], img.max_list4[2], img.max_list6[0],
 	       img.max_list6[1], img.max_list6[2], img.max_scan4, img.max_scan6);
 	printf("  fw_scale: images %.1f MiB: lpm4 %zu elements (%.1f MiB; cap bound %zu DIR-16-8-8 chunks), lpm6 %zu elements (%.1f MiB), candidates v4 %zu v6 %zu, port index %s\n",
-	       (double)img.bytes / 1048576.0, img.nlpm4 / FW_LPM4_ELEM_ENTRIES,
-	       (double)img.nlpm4 * 4 / 1048576.0, img.lpm4_chunks, img.nlpm6 / FW_LPM4_ELEM_ENTRIES,
-	       (double)img.nlpm6 * 4 / 1048576.0, img.ncand4, img.ncand6,
+	       (double)img.bytes / 1048576.0, img.lpm4.n / FW_LPM4_ELEM_ENTRIES,
+	       (double)img.lpm4.n * 4 / 1048576.0, img.lpm4_chunks, img.lpm6.n / FW_LPM4_ELEM_ENTRIES,
+	       (double)img.lpm6.n * 4 / 1048576.0, img.ncand4, img.ncand6,
 	       img.port_cls ? "built" : "not built");
 	ASSERT_LE(img.max_scan4, FW_MAX_SCAN, "max_scan4");
 	ASSERT_LE(img.max_scan6, FW_MAX_SCAN, "max_scan6");

@@ -501,7 +501,7 @@ static int setup_open(struct setup *su, int fam, size_t n, const struct opts *o)
 	       "%.1f MiB of tables, fw stage %u verified insns; set up in %.1f s\n",
 	       fam, n, fam == 4 ? su->img.natoms4 : su->img.natoms6,
 	       fam == 4 ? su->img.max_scan4 : su->img.max_scan6,
-	       (fam == 4 ? su->img.nlpm4 : su->img.nlpm6) / FW_LPM4_ELEM_ENTRIES,
+	       (fam == 4 ? su->img.lpm4.n : su->img.lpm6.n) / FW_LPM4_ELEM_ENTRIES,
 	       (double)su->img.bytes / (1 << 20), fw_prog_verified_insns(su->fw.prog_fd),
 	       (double)(bench_now_ns() - t0) / 1e9);
 	return 0;

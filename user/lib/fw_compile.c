@@ -518,8 +518,25 @@ static int image_family(const struct fw_fam *fam, struct fw_image *img,
 
 /* What the address index's lookup returns for each class: its list inline
  * when short enough for a leaf (no bucket lookup then), else the class. */
+/* The rule of the atom at position e of a family's fw_cand map. */
+static uint32_t cand_rule(const struct fw_image *img, int f, uint32_t e)
+{
+	size_t natoms = f ? img->natoms6 : img->natoms4, ncand = f ? img->ncand6 : img->ncand4;
+	const uint32_t *cand = f ? img->cand6 : img->cand4;
+	size_t a = e;
+
+	if (e >= natoms) {
+		if (e - natoms >= ncand)
+			return UINT32_MAX;
+		a = cand[e - natoms];
+	}
+	if (a >= natoms)
+		return UINT32_MAX;
+	return f ? img->atoms6[a].rule : img->atoms4[a].rule;
+}
+
 static int leaves(const struct fw_fam *fams, const struct fw_image *img,
-		  uint32_t *leaf[2][2])
+		  uint32_t *leaf[2][2], uint32_t *hint[2][2])
 {
 	int f, x;
 
@@ -532,12 +549,18 @@ static int leaves(const struct fw_fam *fams, const struct fw_image *img,
 			size_t c, n = fams[f].f[x].n + 1;
 
 			leaf[f][x] = malloc(n * sizeof(**leaf[f]));
-			if (!leaf[f][x])
+			hint[f][x] = calloc(n, sizeof(**hint[f]));
+			if (!leaf[f][x] || !hint[f][x])
 				return -ENOMEM;
 			for (c = 0; c < n; c++) {
 				const struct fw_bucket *b = &bkt[fc->base[x] + c];
+				uint32_t r;
 
 				leaf[f][x][c] = (uint32_t)c;
+				if (l->indexed && b->len) {
+					r = cand_rule(img, f, b->off);
+					hint[f][x][c] = r < img->nrules ? r + 1 : 0;
+				}
 				if (l->indexed && b->len <= FW_LIST_MAX_LEN &&
 				    b->off <= FW_LIST_MAX_OFF)
 					leaf[f][x][c] = FW_LPM_LIST |
@@ -561,8 +584,10 @@ static void fam_free(struct fw_fam *fam)
 
 void fw_image_free(struct fw_image *img)
 {
-	free(img->lpm4);
-	free(img->lpm6);
+	free(img->lpm4.t);
+	free(img->lpm4.tails);
+	free(img->lpm6.t);
+	free(img->lpm6.tails);
 	free(img->port_cls);
 	free(img->bkt4);
 	free(img->bkt6);
@@ -583,6 +608,7 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	struct rule_buf rb = { 0 };
 	size_t nerr = errs->n + errs->dropped, i, nports = 0, bound[2];
 	uint32_t *leaf[2][2] = { { NULL, NULL }, { NULL, NULL } };
+	uint32_t *hint[2][2] = { { NULL, NULL }, { NULL, NULL } };
 	char p[PATH_LEN];
 	int err, f, x;
 
@@ -671,29 +697,28 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (!err)
 		err = image_family(&fams[1], img, &img->cfg.f6);
 	if (!err)
-		err = leaves(fams, img, leaf);
+		err = leaves(fams, img, leaf, hint);
 	if (err)
 		goto fail;
 
 	/* IPv4 roots, nodes and tails */
-	err = fw_lpm_build(&fams[0], leaf[0], SIZE_MAX, &img->lpm4, &img->nlpm4);
+	err = fw_lpm_build(&fams[0], leaf[0], hint[0], SIZE_MAX, &img->lpm4);
 	if (err)
 		goto fail;
 
 	/* IPv6 nodes and tails */
-	err = fw_lpm_build(&fams[1], leaf[1], FW_LPM6_MAX_ELEMS, &img->lpm6, &img->nlpm6);
+	err = fw_lpm_build(&fams[1], leaf[1], hint[1], FW_LPM6_MAX_ELEMS, &img->lpm6);
 	if (err == -E2BIG) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
 			 "the IPv6 prefixes need more table elements of 64 B (roots, nodes and prefix tails), over the limit of %u",
 			 FW_LPM6_MAX_ELEMS);
-		img->nlpm6 = 0;
 		err = -EINVAL;
 	}
 	if (err)
 		goto fail;
 
-	img->bytes = img->nlpm4 * 4 + img->nlpm6 * 4 +
+	img->bytes = img->lpm4.n * 4 + img->lpm6.n * 4 +
 		     (img->port_cls ? FW_PORT_SPACE * 4 : 0) +
 		     (img->nbkt4 + img->nbkt6) * sizeof(struct fw_bucket) +
 		     (img->natoms4 + img->ncand4) * sizeof(struct fw_atom4) +
@@ -710,6 +735,8 @@ out:
 		fam_free(&fams[f]);
 		free(leaf[f][0]);
 		free(leaf[f][1]);
+		free(hint[f][0]);
+		free(hint[f][1]);
 	}
 	free(rb.pfx[0]);
 	free(rb.pfx[1]);

@@ -26,15 +26,23 @@
 #define FW_STR_(x) #x
 #define FW_STR(x) FW_STR_(x)
 
+/* An address table (fw_lpm4, fw_lpm6): t has n __u32 entries (a multiple
+ * of 16); tails lists the elements that are tails, whose counter hints
+ * the loader stamps. */
+struct fw_lpm_table {
+	uint32_t *t;
+	size_t n;
+	uint32_t *tails;
+	size_t ntails;
+};
+
 struct fw_image {
 	/* The stage's .rodata (default_counter is set by the loader). */
 	struct fw_config cfg;
 
 	/* map images */
-	uint32_t *lpm4;		     /* fw_lpm4 */
-	size_t nlpm4;
-	uint32_t *lpm6;		     /* fw_lpm6 */
-	size_t nlpm6;
+	struct fw_lpm_table lpm4;    /* fw_lpm4 */
+	struct fw_lpm_table lpm6;    /* fw_lpm6 */
 	uint32_t *port_cls;	     /* fw_port_cls: FW_PORT_SPACE entries, or
 				      * NULL when no family uses the index */
 	/* Map fw_cand4 holds the atoms (the fallback list) then the index

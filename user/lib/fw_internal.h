@@ -107,12 +107,12 @@ void fw_lists_drop(struct fw_lists *l, const char *why);
  * before building. */
 size_t fw_lpm4_chunks(const struct fw_fam *fam);
 
-/* fw_lpm.c: the address table of a family (*nout: __u32 entries, a
- * multiple of 16). leaf[field][class] is what a leaf of that class holds
- * (FW_LPM_LIST or the class). -E2BIG when it needs more than max_elems
- * elements. */
-int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_elems,
-		 uint32_t **out, size_t *nout);
+/* fw_lpm.c: the address table of a family. leaf[field][class] is what a
+ * leaf of that class holds (FW_LPM_LIST or the class), hint[field][class]
+ * the counter hint of its list (rule + 1, 0: none; shared/fw.h). -E2BIG
+ * when it needs more than max_elems elements. */
+int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], uint32_t *const hint[2],
+		 size_t max_elems, struct fw_lpm_table *out);
 
 /* Caps that are only a compiler's business (the others: fw_compile.h). */
 #define FW_PORT_WORK_FACTOR 4 /* port lists: work before giving up, x cap */

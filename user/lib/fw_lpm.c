@@ -32,8 +32,11 @@
 struct b6 {
 	union fw_lpm6_elem *el;
 	size_t n, cap, max;
+	uint32_t *tails;      /* elements that are tails */
+	size_t ntails, tcap;
 	const struct fw_field *f;
 	const uint32_t *leaf; /* per class */
+	const uint32_t *hint; /* per class: counter hint (rule + 1, 0: none) */
 	bool v4;	      /* IPv4 tails */
 	size_t tail_max;      /* prefixes a tail takes */
 };
@@ -68,15 +71,19 @@ static inline uint32_t bits8(fw_u128 a, unsigned d)
 }
 
 /* IPv4: up to FW_LPM4_TAIL_PFX 32-bit prefixes. */
-static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, uint32_t fallback)
+static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, uint32_t fb)
 {
 	struct fw_lpm4_tail *t = &((union fw_lpm4_elem *)el)->tail;
 	size_t i, j, n = hi - lo;
 
-	t->fallback = fallback;
-	for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
-		t->leaf[j] = fallback; /* plen 0: matches, gives the fallback */
-	/* longest first (insertion sort: stable, at most 6) */
+	t->fallback = b->leaf[fb];
+	t->fallback_hint = b->hint[fb];
+	for (j = 0; j < FW_LPM4_TAIL_PFX; j++) {
+		/* plen 0: matches, gives the fallback */
+		t->leaf[j] = t->fallback;
+		t->hint[j] = t->fallback_hint;
+	}
+	/* longest first (insertion sort: stable, at most 4) */
 	for (i = 0; i < n; i++) {
 		const struct fw_pfx *p = &b->f->pfx[lo + i];
 
@@ -84,37 +91,34 @@ static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 			t->plen[j] = t->plen[j - 1];
 			t->addr[j] = t->addr[j - 1];
 			t->leaf[j] = t->leaf[j - 1];
+			t->hint[j] = t->hint[j - 1];
 		}
 		t->plen[j] = p->plen;
 		t->addr[j] = (uint32_t)(p->addr >> 96);
 		t->leaf[j] = b->leaf[lo + i + 1];
+		t->hint[j] = b->hint[lo + i + 1];
 	}
 }
 
-static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fallback, uint32_t *out)
+/* IPv6: up to FW_LPM6_TAIL_PFX 128-bit prefixes. */
+static void tail6(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, uint32_t fb)
 {
-	struct fw_lpm6_tail *t;
+	struct fw_lpm6_tail *t = &el->tail;
 	size_t i, j;
-	uint32_t e;
-	int err, w;
+	int w;
 
-	err = elems_add(b, 1, &e);
-	if (err)
-		return err;
-	*out = FW_LPM_CHUNK | FW_LPM_TAIL | e;
-	if (b->v4) {
-		tail4(b, &b->el[e], lo, hi, fallback);
-		return 0;
+	t->fallback = b->leaf[fb];
+	t->fallback_hint = b->hint[fb];
+	for (j = 0; j < FW_LPM6_TAIL_PFX; j++) {
+		t->leaf[j] = t->fallback; /* plen 0: matches, gives the fallback */
+		t->hint[j] = t->fallback_hint;
 	}
-	t = &b->el[e].tail;
-	t->fallback = fallback;
-	for (j = 0; j < FW_LPM6_TAIL_PFX; j++)
-		t->leaf[j] = fallback; /* plen 0: matches, gives the fallback */
 	for (i = lo, j = 0; i < hi; i++, j++) {
 		const struct fw_pfx *p = &b->f->pfx[i];
 
 		t->plen[j] = p->plen;
 		t->leaf[j] = b->leaf[i + 1];
+		t->hint[j] = b->hint[i + 1];
 		for (w = 0; w < 4; w++)
 			t->addr[j][w] = (uint32_t)(p->addr >> (96 - 32 * w));
 	}
@@ -131,7 +135,34 @@ static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fallback, uint
 		t->plen[1] = s.plen[0];
 		t->leaf[0] = s.leaf[1];
 		t->leaf[1] = s.leaf[0];
+		t->hint[0] = s.hint[1];
+		t->hint[1] = s.hint[0];
 	}
+}
+
+static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fb, uint32_t *out)
+{
+	uint32_t e;
+	int err;
+
+	err = elems_add(b, 1, &e);
+	if (err)
+		return err;
+	if (b->ntails == b->tcap) {
+		size_t cap = b->tcap ? 2 * b->tcap : 1024;
+		void *p = realloc(b->tails, cap * sizeof(*b->tails));
+
+		if (!p)
+			return -ENOMEM;
+		b->tails = p;
+		b->tcap = cap;
+	}
+	b->tails[b->ntails++] = e;
+	*out = FW_LPM_CHUNK | FW_LPM_TAIL | e;
+	if (b->v4)
+		tail4(b, &b->el[e], lo, hi, fb);
+	else
+		tail6(b, &b->el[e], lo, hi, fb);
 	return 0;
 }
 
@@ -169,33 +200,34 @@ static int node_pack(struct b6 *b, const uint32_t *c, uint32_t *out)
 }
 
 /* The entry for a range of depth d (bits) whose prefixes longer than d
- * are pfx[lo, hi), and whose best shorter prefix gives fallback. */
-static int range_entry(struct b6 *b, size_t lo, size_t hi, unsigned d, uint32_t fallback,
+ * are pfx[lo, hi), and whose best shorter prefix is class fb. */
+static int range_entry(struct b6 *b, size_t lo, size_t hi, unsigned d, uint32_t fb,
 		       uint32_t *out)
 {
-	uint32_t fb[FW_LPM4_CHUNK_SIZE], c[FW_LPM4_CHUNK_SIZE], k, i;
+	uint32_t cls[FW_LPM4_CHUNK_SIZE], c[FW_LPM4_CHUNK_SIZE], k, i;
 	const struct fw_pfx *pfx = b->f->pfx;
 	size_t j, g;
 	int err;
 
 	if (lo == hi) {
-		*out = fallback;
+		*out = b->leaf[fb];
 		return 0;
 	}
 	if (hi - lo <= b->tail_max)
-		return tail_make(b, lo, hi, fallback, out);
+		return tail_make(b, lo, hi, fb, out);
 	if (d + 8 > 128) /* prefixes longer than /128: cannot happen */
 		return -EFAULT;
 	for (i = 0; i < FW_LPM4_CHUNK_SIZE; i++)
-		fb[i] = fallback;
+		cls[i] = fb;
 	for (j = lo; j < hi; j++) {
 		if (pfx[j].plen > d + 8)
 			continue;
 		k = bits8(pfx[j].addr, d);
 		for (i = 0; i < (1u << (d + 8 - pfx[j].plen)); i++)
-			fb[k + i] = b->leaf[j + 1];
+			cls[k + i] = (uint32_t)j + 1;
 	}
-	memcpy(c, fb, sizeof(c));
+	for (i = 0; i < FW_LPM4_CHUNK_SIZE; i++)
+		c[i] = b->leaf[cls[i]];
 	for (j = lo; j < hi;) {
 		if (pfx[j].plen <= d + 8) {
 			j++;
@@ -205,7 +237,7 @@ static int range_entry(struct b6 *b, size_t lo, size_t hi, unsigned d, uint32_t 
 		/* a shorter one is never inside: it would sort first */
 		for (g = j + 1; g < hi && pfx[g].plen > d + 8 && bits8(pfx[g].addr, d) == k; g++)
 			;
-		err = range_entry(b, j, g, d + 8, fb[k], &c[k]);
+		err = range_entry(b, j, g, d + 8, cls[k], &c[k]);
 		if (err)
 			return err;
 		j = g;
@@ -213,17 +245,19 @@ static int range_entry(struct b6 *b, size_t lo, size_t hi, unsigned d, uint32_t 
 	return node_pack(b, c, out);
 }
 
-int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_elems,
-		 uint32_t **out, size_t *nout)
+int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], uint32_t *const hint[2],
+		 size_t max_elems, struct fw_lpm_table *out)
 {
 	struct b6 b = { .max = max_elems, .v4 = fam->family == 4 };
-	uint32_t first, *root;
+	uint32_t first, *cls;
 	size_t j, g, n;
 	int field, err;
 
-	*out = NULL;
-	*nout = 0;
+	memset(out, 0, sizeof(*out));
 	b.tail_max = b.v4 ? FW_LPM4_TAIL_PFX : FW_LPM6_TAIL_PFX;
+	cls = malloc(FW_LPM4_ROOT_SIZE * sizeof(*cls));
+	if (!cls)
+		return -ENOMEM;
 	err = elems_add(&b, FW_LPM6_FIRST_NODE, &first);
 	if (err)
 		goto fail;
@@ -233,19 +267,23 @@ int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_e
 
 		b.f = f;
 		b.leaf = leaf[field];
-		root = (uint32_t *)b.el; /* b.el moves as it grows: re-read below */
+		b.hint = hint[field];
+		/* Root classes: prefixes up to /16 expanded, parents first. */
 		for (k = 0; k < FW_LPM4_ROOT_SIZE; k++)
-			root[base + k] = leaf[field][0];
+			cls[k] = 0;
 		for (j = 0; j < f->n; j++) {
 			if (f->pfx[j].plen > 16)
 				continue;
 			k = (uint32_t)(f->pfx[j].addr >> 112);
 			n = (size_t)1 << (16 - f->pfx[j].plen);
 			while (n--)
-				root[base + k++] = leaf[field][j + 1];
+				cls[k++] = (uint32_t)j + 1;
 		}
+		/* b.el moves as it grows: index it afresh each time */
+		for (k = 0; k < FW_LPM4_ROOT_SIZE; k++)
+			((uint32_t *)b.el)[base + k] = leaf[field][cls[k]];
 		for (j = 0; j < f->n;) {
-			uint32_t e, v;
+			uint32_t v;
 
 			if (f->pfx[j].plen <= 16) {
 				j++;
@@ -256,20 +294,22 @@ int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], size_t max_e
 					(uint32_t)(f->pfx[g].addr >> 112) == k;
 			     g++)
 				;
-			e = ((uint32_t *)b.el)[base + k]; /* the fallback: the root entry */
-			err = range_entry(&b, j, g, 16, e, &v);
+			err = range_entry(&b, j, g, 16, cls[k], &v);
 			if (err)
 				goto fail;
 			((uint32_t *)b.el)[base + k] = v;
 			j = g;
 		}
 	}
-	*out = (uint32_t *)b.el;
-	*nout = b.n * FW_LPM4_ELEM_ENTRIES;
+	free(cls);
+	out->t = (uint32_t *)b.el;
+	out->n = b.n * FW_LPM4_ELEM_ENTRIES;
+	out->tails = b.tails;
+	out->ntails = b.ntails;
 	return 0;
 fail:
-	if (err == -E2BIG)
-		*nout = b.n * FW_LPM4_ELEM_ENTRIES;
+	free(cls);
 	free(b.el);
+	free(b.tails);
 	return err;
 }

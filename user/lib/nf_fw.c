@@ -35,8 +35,8 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 		struct bpf_map *map;
 		size_t n;
 	} v[] = {
-		{ skel->maps.fw_lpm4, img->nlpm4 / FW_LPM4_ELEM_ENTRIES },
-		{ skel->maps.fw_lpm6, img->nlpm6 / FW_LPM4_ELEM_ENTRIES },
+		{ skel->maps.fw_lpm4, img->lpm4.n / FW_LPM4_ELEM_ENTRIES },
+		{ skel->maps.fw_lpm6, img->lpm6.n / FW_LPM4_ELEM_ENTRIES },
 		{ skel->maps.fw_port_cls, img->port_cls ? FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE : 0 },
 		{ skel->maps.fw_bkt4, img->nbkt4 },
 		{ skel->maps.fw_bkt6, img->nbkt6 },
@@ -145,13 +145,58 @@ static int fill_cand(struct bpf_map *map, const struct fw_image *img, int family
 	return 0;
 }
 
+/* A counter hint (rule + 1, shared/fw.h) as the rule's counter slot. */
+static uint32_t hint_slot(const struct fw_image *img, uint32_t h)
+{
+	return h && h - 1 < img->nrules ? img->rules[h - 1].counter : 0;
+}
+
+/* An address table, with the counter hints of its tails stamped from
+ * fw_rules (the generation assigns slots after compiling). */
+static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
+{
+	const struct fw_lpm_table *lt = family == 4 ? &img->lpm4 : &img->lpm6;
+	size_t n = lt->n / FW_LPM4_ELEM_ENTRIES, len, i, j;
+	void *m;
+
+	if (!n)
+		return 0;
+	m = map_mmap(map, &len);
+	if (!m)
+		return -errno;
+	if (n * bpf_map__value_size(map) > len || bpf_map__value_size(map) != 64) {
+		munmap(m, len);
+		return -EINVAL;
+	}
+	memcpy(m, lt->t, n * 64);
+	for (i = 0; i < lt->ntails; i++) {
+		if (lt->tails[i] >= n)
+			continue;
+		if (family == 4) {
+			struct fw_lpm4_tail *t = &((union fw_lpm4_elem *)m)[lt->tails[i]].tail;
+
+			for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
+				t->hint[j] = hint_slot(img, t->hint[j]);
+			t->fallback_hint = hint_slot(img, t->fallback_hint);
+		} else {
+			struct fw_lpm6_tail *t = &((union fw_lpm6_elem *)m)[lt->tails[i]].tail;
+
+			for (j = 0; j < FW_LPM6_TAIL_PFX; j++)
+				t->hint[j] = hint_slot(img, t->hint[j]);
+			t->fallback_hint = hint_slot(img, t->fallback_hint);
+		}
+	}
+	munmap(m, len);
+	return 0;
+}
+
 static int fill_maps(struct fw *skel, const struct fw_image *img)
 {
 	int err;
 
-	err = fill_mmap(skel->maps.fw_lpm4, img->lpm4, img->nlpm4 / FW_LPM4_ELEM_ENTRIES);
+	err = fill_lpm(skel->maps.fw_lpm4, img, 4);
 	if (!err)
-		err = fill_mmap(skel->maps.fw_lpm6, img->lpm6, img->nlpm6 / FW_LPM4_ELEM_ENTRIES);
+		err = fill_lpm(skel->maps.fw_lpm6, img, 6);
 	if (!err && img->port_cls)
 		err = fill_mmap(skel->maps.fw_port_cls, img->port_cls,
 				FW_PORT_SPACE / FW_LPM4_CHUNK_SIZE);
