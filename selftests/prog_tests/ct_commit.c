@@ -306,6 +306,64 @@ out:
 	ct_rig_close(&r);
 }
 
+/* A record a dropped packet left in ct_pending (this CPU's: the rig is
+ * pinned) is never applied for a later packet: the entry program clears
+ * sl_meta.commit, so an accepted packet that changes nothing does not run
+ * ct_commit, and one that leaves work overwrites the record first. */
+static void stale_pending(const struct hook *h, const char *spec)
+{
+	struct ct_p y = tcp(4, "10.0.0.1", "10.0.0.2", 45000, 443, SYN);
+	struct ct_p x = tcp(4, "10.0.0.1", "10.0.0.2", 45001, 22, SYN);
+	struct ct_p hs = tcp(4, "10.0.0.1", "10.0.0.9", 45002, 443, SYN);
+	uint64_t created0;
+	struct ct_entry e;
+	struct sl_meta m;
+	struct ct_rig r;
+	uint32_t ret;
+
+	if (!ASSERT_OK(ct_rig_open(&r, spec), h->name))
+		goto out;
+	/* y established, hs opened (its server is denied by from-9) */
+	ct_send(&r, &y, &m, NULL);
+	y = ct_rev(&y, SYN | ACK);
+	ct_send(&r, &y, &m, NULL);
+	y = ct_rev(&y, ACK);
+	ct_send(&r, &y, &m, NULL);
+	ct_send(&r, &hs, &m, NULL);
+	if (!ASSERT_OK(ct_lookup(&r, &y, &e), "y") ||
+	    !ASSERT_EQ(e.state, CT_S_TCP_ESTABLISHED, "y established") ||
+	    !ASSERT_OK(ct_lookup(&r, &hs, &e), "hs") ||
+	    !ASSERT_EQ(e.state, CT_S_TCP_SYN_SENT, "hs syn_sent"))
+		goto out;
+	created0 = ct_stat_get(&r, CT_STAT_CREATED);
+	y.flags = PSH | ACK;
+
+	/* x's SYN, denied: an OPEN left behind; then y's data passes */
+	ASSERT_OK(ct_send(&r, &x, &m, &ret), "x SYN");
+	ASSERT_EQ(m.verdict, SL_VERDICT_DROP, "x SYN denied");
+	ASSERT_EQ(m.commit, SL_COMMIT_CT, "x SYN left work");
+	ASSERT_OK(ct_send(&r, &y, &m, &ret), "y data after x");
+	ASSERT_EQ(m.verdict, SL_VERDICT_PASS, "y data passes");
+	ASSERT_EQ(ret, h->pass, "y data: pass");
+	ASSERT_EQ(ct_lookup(&r, &x, &e), -ENOENT, "x's stale OPEN not applied");
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_CREATED), created0, "nothing created");
+
+	/* the hostile server's SYN+ACK, denied: a STEP left behind; then
+	 * y's data passes */
+	hs = ct_rev(&hs, SYN | ACK);
+	ASSERT_OK(ct_send(&r, &hs, &m, &ret), "hs SYN+ACK");
+	ASSERT_EQ(m.verdict, SL_VERDICT_DROP, "hs SYN+ACK denied");
+	ASSERT_EQ(m.commit, SL_COMMIT_CT, "hs SYN+ACK left work");
+	ASSERT_OK(ct_send(&r, &y, &m, &ret), "y data after hs");
+	ASSERT_EQ(m.verdict, SL_VERDICT_PASS, "y data passes");
+	if (ASSERT_OK(ct_lookup(&r, &hs, &e), "hs after"))
+		ASSERT_EQ(e.state, CT_S_TCP_SYN_SENT, "hs's stale STEP not applied");
+	if (ASSERT_OK(ct_lookup(&r, &y, &e), "y after"))
+		ASSERT_EQ(e.state, CT_S_TCP_ESTABLISHED, "y unchanged");
+out:
+	ct_rig_close(&r);
+}
+
 /* The drop two stages after conntrack; a firewall in audit mode lets the
  * packet through, so its flow is committed; conntrack last. */
 static void other_chains(void)
@@ -549,6 +607,10 @@ void test_ct_commit(void)
 		chain_hook(&xdp, CHAIN("xdp", CT_FN "," FW_FN));
 	if (test__start_subtest("tc"))
 		chain_hook(&tc, CHAIN("tc-ingress", CT_FN "," FW_FN));
+	if (test__start_subtest("stale_pending")) {
+		stale_pending(&xdp, CHAIN("xdp", CT_FN "," FW_FN));
+		stale_pending(&tc, CHAIN("tc-ingress", CT_FN "," FW_FN));
+	}
 	if (test__start_subtest("other_chains"))
 		other_chains();
 	if (test__start_subtest("commit_program"))
