@@ -607,9 +607,23 @@ static int datapath_get(struct ctx *c, int epfd, bool create, struct cni_err *e)
 	close(lfd);
 done:
 	if (fd < 0)
-		return cni_fail(e, CNI_E_DATAPATH, "pod datapath not available", "%s/cni/pod: %s",
+		return cni_fail(e, CNI_E_DATAPATH, "pod datapath not available", "%s/cni: %s",
 				c->pin_root, strerror(-fd));
 	return fd;
+}
+
+static bool prog_is_pod(uint32_t id)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, "sl_pod");
+	close(fd);
+	return yes;
 }
 
 static uint32_t prog_id(int fd)
@@ -1270,15 +1284,20 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 			goto out;
 		}
 	}
+	/* This build's program, or an earlier build's still attached since
+	 * before an upgrade (poddp.h): both are the pod datapath. */
 	dpfd = poddp_get(c->pin_root, -1, false);
-	if (dpfd < 0 || poddp_tc_prog(hidx) != prog_id(dpfd)) {
-		cni_fail(e, CNI_E_CHECK, "pod datapath not attached", "%s/cni/pod on %s", c->pin_root,
-			 c->host);
+	if (!poddp_tc_prog(hidx) ||
+	    (poddp_tc_prog(hidx) != (dpfd >= 0 ? prog_id(dpfd) : 0) &&
+	     !prog_is_pod(poddp_tc_prog(hidx)))) {
+		cni_fail(e, CNI_E_CHECK, "pod datapath not attached", "sl_pod at priority %d on %s",
+			 POD_TC_PRIO, c->host);
 		if (dpfd >= 0)
 			close(dpfd);
 		goto out;
 	}
-	close(dpfd);
+	if (dpfd >= 0)
+		close(dpfd);
 	if (!cJSON_IsTrue(cJSON_GetObjectItem(rec, "chained")) &&
 	    ipam_run(c, "CHECK", NULL, NULL, &out, e) < 0)
 		goto out;

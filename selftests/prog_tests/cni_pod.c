@@ -34,6 +34,7 @@
 #include "cni_util.h"
 #include "pkt.h"
 #include "poddp.h"
+#include "pin.h"
 #include "shared/meta.h"
 
 #define OUT 65536
@@ -337,6 +338,25 @@ static double rtt_us(struct pod *a, struct pod *b)
 	return v * 1000;
 }
 
+/* The pin root as an earlier sluice-cni build left it: its program pinned
+ * under another name, this build's absent. */
+static void as_if_upgraded(struct cni_rig *r)
+{
+	char dir[PATH_MAX], name[32];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/cni", r->pin);
+	poddp_pin_name(name, sizeof(name));
+	fd = pin_get(dir, name);
+	if (!ASSERT_GE(fd, 0, "the first ADD pinned the program"))
+		return;
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%s", name);
+	ASSERT_OK(unlink(dir), "unpin");
+	*strrchr(dir, '/') = 0;
+	ASSERT_OK(pin_fd(fd, dir, "pod-000000000000"), "pin as another build's");
+	close(fd);
+}
+
 static void subtest_redirect(struct cni_rig *r)
 {
 	struct pod p[2] = { { .cid = "pr-a" }, { .cid = "pr-b" } };
@@ -352,10 +372,36 @@ static void subtest_redirect(struct cni_rig *r)
 		 "[{\"subnet\":\"10.93.0.0/24\"}],[{\"subnet\":\"fd00:93::/64\"}]]}}", r->ipam);
 	conf = cni_conf(r, "1.0.0", "podr", "10.93.0.0/24", ipam);
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (!ASSERT_OK(netns_create("pod", p[i].ns), "pod netns") ||
 		    !pod_add(r, &p[i], conf, NULL))
 			goto out;
+		if (!i)
+			as_if_upgraded(r);
+	}
+	/* b's ADD loaded this build's program and unpinned the other build's;
+	 * a keeps the program it was attached with, and CHECK accepts it */
+	{
+		char dir[PATH_MAX], name[32];
+		int fd;
+
+		snprintf(dir, sizeof(dir), "%s/cni", r->pin);
+		poddp_pin_name(name, sizeof(name));
+		fd = pin_get(dir, name);
+		ASSERT_GE(fd, 0, "this build's program pinned");
+		ASSERT_EQ(pin_get(dir, "pod-000000000000"), -ENOENT, "the other build's pin removed");
+		ASSERT_NEQ(poddp_tc_prog(if_nametoindex(p[0].host)), 0, "a's program still attached");
+		if (fd >= 0) {
+			struct bpf_prog_info info = {};
+			uint32_t len = sizeof(info);
+
+			bpf_obj_get_info_by_fd(fd, &info, &len);
+			ASSERT_NEQ(poddp_tc_prog(if_nametoindex(p[0].host)), info.id,
+				   "a's is the earlier program");
+			ASSERT_EQ(poddp_tc_prog(if_nametoindex(p[1].host)), info.id, "b's is this build's");
+			close(fd);
+		}
+	}
 	ASSERT_EQ(netns_run(NULL, "tc filter show dev %s ingress pref 2 | grep -q 'sl_pod.*direct-action'",
 			    p[0].host), 0, "the pod datapath on the host veth, priority 2");
 	ASSERT_EQ(pod_check(r, &p[0], conf, NULL), 0, "CHECK: clean");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The pod datapath loader and its TC attach (poddp.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <openssl/evp.h>
 #include "poddp.h"
 #include "pin.h"
 #include "pod.skel.h"
@@ -48,14 +50,52 @@ out:
 	return err;
 }
 
+int poddp_pin_name(char *name, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	const void *elf;
+	size_t sz;
+	char hex[13];
+
+	elf = pod__elf_bytes(&sz);
+	if (!EVP_Digest(elf, sz, md, &mdlen, EVP_sha256(), NULL) || mdlen < 6)
+		return -EIO;
+	for (i = 0; i < 6; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	snprintf(name, len, "pod-%s", hex);
+	return 0;
+}
+
+/* Unpin the programs of other builds: filters keep their program loaded,
+ * so the veths attached with one go on with it. */
+static void unpin_others(const char *dir, const char *keep)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	char path[PATH_MAX];
+
+	while (dp && (d = readdir(dp))) {
+		if (strncmp(d->d_name, "pod-", 4) || !strcmp(d->d_name, keep))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		unlink(path);
+	}
+	if (dp)
+		closedir(dp);
+}
+
 int poddp_get(const char *pin_root, int ep_fd, bool create)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], name[32];
 	int fd, stats, err;
 
 	if (snprintf(dir, sizeof(dir), "%s/cni", pin_root) >= (int)sizeof(dir))
 		return -ENAMETOOLONG;
-	fd = pin_get(dir, "pod");
+	err = poddp_pin_name(name, sizeof(name));
+	if (err)
+		return err;
+	fd = pin_get(dir, name);
 	if (fd >= 0 || !create || fd != -ENOENT)
 		return fd;
 	/* Counters outlive a reload: reuse them when a pin is left. */
@@ -69,7 +109,9 @@ int poddp_get(const char *pin_root, int ep_fd, bool create)
 	if (err == -EEXIST)
 		err = 0;
 	if (!err)
-		err = pin_fd(fd, dir, "pod");
+		err = pin_fd(fd, dir, name);
+	if (!err)
+		unpin_others(dir, name);
 out:
 	if (stats >= 0)
 		close(stats);
