@@ -660,6 +660,41 @@ out:
 	free(sl);
 }
 
+/* An endpoints map an older sluice-cni pinned (no MACs in its value):
+ * ADD refuses it (104) and leaves nothing, STATUS says 50. */
+static void subtest_old_layout(struct cni_rig *r)
+{
+	char pin[PATH_MAX], dir[PATH_MAX + 8], pod[NETNS_NAME_MAX], out[OUT], extra[PATH_MAX + 32];
+	char *conf = NULL, *conf11 = NULL;
+	int fd;
+
+	if (!ASSERT_OK(netns_pin_root(pin, sizeof(pin)), "pin root") ||
+	    !ASSERT_OK(netns_create("pod", pod), "pod netns"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/cni", pin);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "old_eps", sizeof(struct sl_cni_ep_key),
+			    sizeof(struct sl_cni_ep) - 16, CNI_EP_MAX, NULL);
+	if (!ASSERT_GE(fd, 0, "old map") || !ASSERT_OK(mkdir_p(dir), "cni dir") ||
+	    !ASSERT_OK(pin_fd(fd, dir, "endpoints"), "pin the old map"))
+		goto out;
+	snprintf(extra, sizeof(extra), "{\"pinRoot\":\"%s\"}", pin);
+	conf = cni_conf(r, "1.0.0", "podo", "10.98.0.0/24", extra);
+	conf11 = cni_conf(r, "1.1.0", "podo", "10.98.0.0/24", extra);
+	cni_exec(r, "ADD", "po-a", netns_path(pod), "eth0", NULL, conf, strlen(conf), out, OUT);
+	ASSERT_EQ(cni_err_code(out), 104, "ADD: the old endpoints map is refused (104)");
+	ASSERT_EQ(cni_count_links(r), 0, "no veth left");
+	ASSERT_EQ(cni_count_ipam(r, "podo"), 0, "no reservation left");
+	cni_exec(r, "STATUS", NULL, NULL, NULL, NULL, conf11, strlen(conf11), out, OUT);
+	ASSERT_EQ(cni_err_code(out), 50, "STATUS: 50");
+	ASSERT_EQ(cni_exec(r, "DEL", "po-a", "", "eth0", NULL, conf, strlen(conf), out, OUT), 0,
+		  "DEL still works");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(conf);
+	free(conf11);
+}
+
 void test_cni_pod(void)
 {
 	struct cni_rig r;
@@ -678,6 +713,8 @@ void test_cni_pod(void)
 		subtest_chain_lb(&r);
 	if (test__start_subtest("chained"))
 		subtest_chained(&r);
+	if (test__start_subtest("old_layout"))
+		subtest_old_layout(&r);
 cleanup:
 	cni_rig_teardown(&r);
 	netns_cleanup_all();
