@@ -24,6 +24,8 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "test_progs.h"
+#include "netns.h"
+#include "nf_flow.h"
 #include "ct_run.h"
 #include "pkt.h"
 #include "shared/drop_reasons.h"
@@ -304,6 +306,74 @@ static void one_syn(const char *spec, uint8_t verdict, bool entry, const char *n
 		ASSERT_EQ(e.state, CT_S_TCP_SYN_SENT, name);
 out:
 	ct_rig_close(&r);
+}
+
+/* The load balancer with "fib" ends the chain itself: it redirects the
+ * translated packet through stage_leave(), bpf_redirect's action passed
+ * on, so the flow conntrack opened earlier in the chain is committed on
+ * that exit too. BPF_PROG_TEST_RUN's XDP packet comes in on lo of the
+ * current namespace: one made here with a route to the backend (veth,
+ * permanent neighbour, forwarding on) gives a FIB hit. */
+static void redirect(void)
+{
+	static const char spec[] = CHAIN("xdp", CT_FN ","
+		"{'name':'fw','type':'firewall','defaultAction':'allow','rules':["
+		"{'id':'from-9','action':'deny','src':['10.0.0.9/32']}]},"
+		"{'name':'lb','type':'loadbalancer','fib':true,'services':[{'name':'u',"
+		"'vip':'10.0.9.10','port':53,'proto':'udp','tableSize':1009,"
+		"'backends':[{'ip':'10.0.1.2','port':5353}]}]}");
+	struct ct_p ok = udp(4, "10.0.0.2", "10.0.9.10", 5555, 53);
+	struct ct_p bad = udp(4, "10.0.0.9", "10.0.9.10", 5556, 53);
+	uint64_t v[FLOW_STAT__MAX] = { 0 };
+	char ns[NETNS_NAME_MAX];
+	struct ct_rig r = { 0 };
+	struct ct_entry e;
+	struct sl_meta m;
+	uint32_t ret = 0;
+	int fd, old = -1;
+	bool open = false;
+
+	if (!ASSERT_OK(netns_create("ctfib", ns), "netns") ||
+	    !ASSERT_OK(netns_run(ns, "ip link set lo up"), "lo up") ||
+	    !ASSERT_OK(netns_run(ns, "ip link add v0 type veth peer name v1"), "veth") ||
+	    !ASSERT_OK(netns_run(ns, "ip link set v0 up"), "v0 up") ||
+	    !ASSERT_OK(netns_run(ns, "ip link set v1 up"), "v1 up") ||
+	    !ASSERT_OK(netns_run(ns, "ip addr add 10.0.1.1/24 dev v0"), "addr") ||
+	    !ASSERT_OK(netns_run(ns, "ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 "
+				 "dev v0 nud permanent"), "neighbour") ||
+	    !ASSERT_OK(netns_sysctl(ns, "net.ipv4.ip_forward", "1"), "forwarding"))
+		goto out;
+	old = netns_enter(ns);
+	if (!ASSERT_GE(old, 0, "enter") || !ASSERT_OK(ct_rig_open(&r, spec), "ct_rig_open"))
+		goto out;
+	open = true;
+
+	/* denied by the firewall before the load balancer: no flow */
+	ASSERT_OK(ct_send(&r, &bad, &m, &ret), "denied");
+	ASSERT_EQ(m.verdict, SL_VERDICT_DROP, "denied: dropped");
+	ASSERT_EQ(ret, xdp.drop, "denied: XDP_DROP");
+	ASSERT_EQ(ct_lookup(&r, &bad, &e), -ENOENT, "denied: no flow");
+
+	/* allowed: translated, redirected by the load balancer, committed */
+	ASSERT_OK(ct_send(&r, &ok, &m, &ret), "allowed");
+	ASSERT_EQ(m.verdict, SL_VERDICT_PASS, "allowed: passed");
+	ASSERT_EQ(ret, 4 /* XDP_REDIRECT */, "allowed: XDP_REDIRECT from the stage");
+	ASSERT_EQ(m.commit, 0, "allowed: the work was done");
+	if (ASSERT_OK(ct_lookup(&r, &ok, &e), "allowed: its flow is committed"))
+		ASSERT_EQ(e.state, CT_S_UDP, "allowed: udp");
+	ASSERT_EQ(ct_stat_get(&r, CT_STAT_CREATED), 1, "one created");
+	fd = ct_rig_map(&r, "lbnat_stats");
+	if (ASSERT_GE(fd, 0, "lbnat_stats")) {
+		flow_stats_read(fd, FLOW_KIND_LB, v);
+		ASSERT_EQ(v[FLOW_STAT_FIB_REDIRECT], 1, "fib_redirected: the stage's own exit");
+		close(fd);
+	}
+out:
+	if (open)
+		ct_rig_close(&r);
+	if (old >= 0)
+		netns_restore(old);
+	netns_cleanup_all();
 }
 
 /* A record a dropped packet left in ct_pending (this CPU's: the rig is
@@ -611,6 +681,8 @@ void test_ct_commit(void)
 		stale_pending(&xdp, CHAIN("xdp", CT_FN "," FW_FN));
 		stale_pending(&tc, CHAIN("tc-ingress", CT_FN "," FW_FN));
 	}
+	if (test__start_subtest("redirect"))
+		redirect();
 	if (test__start_subtest("other_chains"))
 		other_chains();
 	if (test__start_subtest("commit_program"))
