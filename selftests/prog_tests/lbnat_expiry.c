@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "ct_run.h"
 #include "pkt.h"
@@ -395,8 +396,65 @@ static void spec_timeouts(void)
 	spec_errs(spec, w, sizeof(w) / sizeof(w[0]), "bad timeouts");
 }
 
+/* ns per packet of p through entry + stage, BPF_PROG_TEST_RUN repeat
+ * (the kernel's own figure). */
+static uint32_t cost(struct ct_rig *r, const struct ct_p *p, const char *what)
+{
+	uint8_t in[512], out[512];
+	int n = ct_frame(p, in, sizeof(in));
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 200000);
+
+	if (!ASSERT_GT(n, 0, what))
+		return 0;
+	o.data_size_in = (uint32_t)n;
+	if (!ASSERT_OK(bpf_prog_test_run_opts(r->gp.entry_fd, &o), what))
+		return 0;
+	ASSERT_LT(o.duration, 100000, what); /* sanity: under 100 us */
+	return o.duration;
+}
+
+/* Per-packet figures for docs/loadbalancer.md and docs/nat.md: a live
+ * flow's packets (a lookup of each of its entries, both refreshed), the
+ * replies, an ICMP error, at XDP. */
+static void costs(void)
+{
+	char spec[4096];
+	struct ct_rig r;
+	struct sl_meta m;
+	uint8_t out[512];
+	uint32_t nout, p;
+	struct ct_p lf = { 4, IPPROTO_TCP, "10.0.0.1", "10.0.9.10", 40000, 80, PKT_TCP_ACK, .payload = 64 };
+	struct ct_p lr = { 4, IPPROTO_TCP, "10.0.1.1", "10.0.0.1", 8080, 40000, PKT_TCP_ACK, .payload = 64 };
+	struct ct_p nf = { 4, IPPROTO_UDP, "10.0.0.1", "198.51.100.1", 5000, 53, .payload = 64 };
+	struct ct_p nr, q, err;
+
+	snprintf(spec, sizeof(spec), SPEC(LB_FN), "xdp");
+	if (!ASSERT_OK(ct_rig_open(&r, spec), "lb rig"))
+		return;
+	send_p(&r, &lf, out, &nout, &m);
+	send_p(&r, &lr, out, &nout, &m);
+	printf("    lb: forward %u ns, reply %u ns per packet (entry + stage, XDP)\n",
+	       cost(&r, &lf, "lb forward"), cost(&r, &lr, "lb reply"));
+	ct_rig_close(&r);
+	snprintf(spec, sizeof(spec), SPEC(NAT_FN), "xdp");
+	if (!ASSERT_OK(ct_rig_open(&r, spec), "nat rig"))
+		return;
+	send_p(&r, &nf, out, &nout, &m);
+	p = m.sport;
+	nr = (struct ct_p){ 4, IPPROTO_UDP, "198.51.100.1", "192.0.2.1", 53, (uint16_t)p, .payload = 64 };
+	q = (struct ct_p){ 4, IPPROTO_UDP, "192.0.2.1", "198.51.100.1", (uint16_t)p, 53, .payload = 64 };
+	err = (struct ct_p){ 4, IPPROTO_ICMP, "198.51.100.1", "192.0.2.1", .icmp_type = 3, .icmp_code = 3,
+			     .inner = &q };
+	printf("    nat: out %u ns, reply %u ns, ICMP error back %u ns per packet (entry + stage, XDP)\n",
+	       cost(&r, &nf, "nat out"), cost(&r, &nr, "nat reply"), cost(&r, &err, "nat icmp"));
+	ct_rig_close(&r);
+}
+
 void test_lbnat_expiry(void)
 {
+	if (test__start_subtest("cost"))
+		costs();
 	if (test__start_subtest("lb_xdp"))
 		lb_expiry("xdp");
 	if (test__start_subtest("lb_tc"))

@@ -171,6 +171,27 @@ static void nat(void)
 		  "sweeps ran");
 	ASSERT_EQ(metric(&r, port, "sluice_flow_insert_failed_total{chain=\"gcn\",table=\"nat_flows\",reason=\"busy\"}"),
 		  0, "no contention");
+	{ /* sluice stats: the nat function's tables and counters */
+		cJSON *st = e2e_stats(&r), *fn;
+		const cJSON *t, *ctr;
+		bool seen = false;
+
+		cJSON_ArrayForEach(fn, cJSON_GetObjectItem(st, "functions")) {
+			if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(fn, "type")) ?: "", "nat"))
+				continue;
+			seen = true;
+			t = cJSON_GetObjectItem(cJSON_GetObjectItem(fn, "flow_tables"), "nat_flows");
+			ctr = cJSON_GetObjectItem(fn, "flow_counters");
+			ASSERT_EQ(cJSON_GetNumberValue(cJSON_GetObjectItem(t, "live_entries")), 2,
+				  "stats: 2 live mappings");
+			ASSERT_GE(cJSON_GetNumberValue(cJSON_GetObjectItem(ctr, "gc_removed")), 1,
+				  "stats: gc_removed");
+			ASSERT_GE(cJSON_GetNumberValue(cJSON_GetObjectItem(ctr, "created")), 3,
+				  "stats: created");
+		}
+		ASSERT_TRUE(seen, "stats lists the nat function");
+		cJSON_Delete(st);
+	}
 	if (ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "-c gcn -j nat"), 0, "sluice nat -j")) {
 		list = cJSON_Parse(out);
 		ASSERT_EQ(cJSON_GetArraySize(list), 2, "two mappings listed");

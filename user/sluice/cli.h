@@ -32,6 +32,8 @@ void lb_stats(struct chain *c, const struct cJSON *fn); /* lb.c */
 int cmd_nat(int argc, char **argv); /* flows.c */
 enum flow_kind;
 int flows_gc_cmd(enum flow_kind kind); /* flows.c: services gc, nat gc */
+void flows_stats(struct chain *c, enum flow_kind kind); /* flows.c: in stats */
+void nat_stats(struct chain *c, const struct cJSON *fn); /* flows.c */
 
 /* Shared by the verbs (common.c). */
 int cli_exit_for(int err);

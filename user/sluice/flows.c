@@ -3,16 +3,72 @@
  *   sluice services gc
  *   sluice nat [list] [--all] | gc
  * gc removes expired entries (it takes the writer lock), like `sluice
- * conntrack gc`; list prints the NAT's mappings (docs/nat.md). */
+ * conntrack gc`; list prints the NAT's mappings (docs/nat.md). And the
+ * tables' part of `sluice stats` (flows_stats). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <cjson/cJSON.h>
 #include "cli.h"
 #include "nf_ct.h"
 #include "nf_flow.h"
 #include "nf_nat.h"
+
+/* The flow tables of kind in `sluice stats`: entries (live) of each, and
+ * the counters of lbnat_stats (docs/loadbalancer.md, docs/nat.md). */
+void flows_stats(struct chain *c, enum flow_kind kind)
+{
+	static const char *const tname[2][2] = { { "lb_flows", "lb_rev" }, { "nat_flows", "nat_rev" } };
+	uint64_t v[FLOW_STAT__MAX] = { 0 }, now = ct_now_ns(), n, live;
+	int fds[3], i;
+	unsigned int k;
+
+	flow_chain_fds(c, kind, &fds[0], &fds[1], &fds[2]);
+	if (!fds[0] || !fds[2] || flow_stats_read(fds[2], kind, v)) {
+		out_human("  (no flow table)\n");
+		return;
+	}
+	out_obj_begin("flow_tables");
+	for (i = 0; i < 2; i++) {
+		char fmt[64];
+
+		if (!fds[i] || flow_count(fds[i], now, &n, &live))
+			continue;
+		out_obj_begin(tname[kind][i]);
+		snprintf(fmt, sizeof(fmt), "  %s: %%llu entries", tname[kind][i]);
+		out_u64("entries", fmt, n);
+		out_u64("live_entries", " (%llu live)", live);
+		out_u64("max_entries", " of %llu\n", ct_table_size(fds[i]));
+		out_obj_end();
+	}
+	out_obj_end();
+	out_human("  %-32s %14s\n", "COUNTER", "VALUE");
+	out_obj_begin("flow_counters");
+	for (k = 0; k < FLOW_STAT__MAX; k++) {
+		char fmt[64];
+
+		if (kind == FLOW_KIND_LB && k == FLOW_STAT_ADOPTED)
+			continue; /* the NAT's */
+		if (kind == FLOW_KIND_NAT && (k == FLOW_STAT_FIB_REDIRECT || k == FLOW_STAT_FIB_STACK))
+			continue; /* the load balancer's */
+		snprintf(fmt, sizeof(fmt), "  %-32s %%14llu\n", flow_stat_name(k));
+		out_u64(flow_stat_name(k), fmt, v[k]);
+	}
+	out_obj_end();
+}
+
+void nat_stats(struct chain *c, const cJSON *fn)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+
+	out_obj_begin(NULL);
+	out_str("name", "function %s", cJSON_IsString(name) ? name->valuestring : "?");
+	out_str("type", " (%s)\n", "nat");
+	flows_stats(c, FLOW_KIND_NAT);
+	out_obj_end();
+}
 
 int flows_gc_cmd(enum flow_kind kind)
 {

@@ -76,7 +76,7 @@ static uint64_t flows_of(const struct be_flows *bf, const struct spec_lb_backend
 }
 
 static void print_lb(const struct spec_function *fn, const cJSON *slots,
-		     const struct sl_counter *all, const struct be_flows *bf)
+		     const struct sl_counter *all, const struct be_flows *bf, struct chain *stats)
 {
 	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(slots, fn->name);
 	char vip[SPEC_PREFIX_STRLEN], ip[SPEC_PREFIX_STRLEN], *p;
@@ -132,6 +132,8 @@ static void print_lb(const struct spec_function *fn, const cJSON *slots,
 		out_obj_end();
 	}
 	out_arr_end();
+	if (stats) /* sluice stats: the flow tables too */
+		flows_stats(stats, FLOW_KIND_LB);
 	out_obj_end();
 }
 
@@ -163,7 +165,7 @@ static int lb_print_live(struct chain *c, const char *fn_name)
 		if (s->fns[i].type != SPEC_FN_LOADBALANCER ||
 		    (fn_name && strcmp(fn_name, s->fns[i].name)))
 			continue;
-		print_lb(&s->fns[i], slots, all, &bf);
+		print_lb(&s->fns[i], slots, all, &bf, fn_name ? c : NULL);
 		n++;
 	}
 out:

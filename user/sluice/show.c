@@ -243,6 +243,8 @@ int cmd_stats(int argc, char **argv)
 				conntrack_stats(&c, fn);
 			else if (type && !strcmp(type, "loadbalancer"))
 				lb_stats(&c, fn);
+			else if (type && !strcmp(type, "nat"))
+				nat_stats(&c, fn);
 			else
 				stats_function(all, fn, slots);
 			out_human("\n");
