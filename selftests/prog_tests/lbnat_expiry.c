@@ -14,6 +14,8 @@
  *   keep theirs; the translated bytes are the packet builder's;
  * - the spec's timeouts: ranges, misspelt keys, icmp only for nat. */
 #include <stdlib.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -206,16 +208,18 @@ out:
 	" 'timeouts':{'udp':2,'udpReplied':2,'tcpSynSent':7}}"
 
 /* Every live forward entry's translated 5-tuple is unique and its reverse
- * entry maps back to it; returns the live forward entries. */
+ * entry maps back to it; returns the live forward entries. Live: with at
+ * least 200 ms left, so that a concurrent sweep cannot take the reverse
+ * entry between the two reads. */
 static int nat_invariant(int fl, int rv, const char *what)
 {
-	struct nat_key k, nk, seen[64], rk;
+	struct nat_key k, nk, seen[300], rk;
 	struct nat_val v, r;
 	bool first = true;
 	int n = 0, i;
-	uint64_t now = ct_now_ns();
+	uint64_t now = ct_now_ns() + 200 * 1000 * 1000ull;
 
-	while (!bpf_map_get_next_key(fl, first ? NULL : &k, &nk) && n < 64) {
+	while (!bpf_map_get_next_key(fl, first ? NULL : &k, &nk) && n < 300) {
 		first = false;
 		k = nk;
 		if (bpf_map_lookup_elem(fl, &k, &v) || v.expires_ns <= now)
@@ -451,8 +455,129 @@ static void costs(void)
 	ct_rig_close(&r);
 }
 
+/* Port allocation under contention: two threads on two CPUs open and
+ * refresh UDP flows (a window of 96 of 1024 flows that moves on every
+ * 1.2 s, so older mappings idle out) through a 64-port range with a 1 s
+ * timeout, while a third sweeps every 20 ms, for 6 s; then no two live
+ * mappings share a translated 5-tuple, each live mapping's reverse entry
+ * maps back to it, and ports were freed and reused. */
+struct par {
+	struct ct_rig *r;
+	int cpu;
+	volatile bool *stop;
+	volatile unsigned int *window; /* which 64 of the 1024 flows send */
+	unsigned long sent, passed;
+	int fl, rv, st;
+	unsigned long sweeps, swept;
+};
+
+static void *par_send(void *arg)
+{
+	struct par *p = arg;
+	cpu_set_t cs;
+	uint8_t in[256], out[256];
+	char src[32];
+	unsigned int seed = (unsigned int)p->cpu * 7919u + 1;
+
+	CPU_ZERO(&cs);
+	CPU_SET(p->cpu, &cs);
+	pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
+	while (!*p->stop) {
+		unsigned int c = (*p->window * 64 + rand_r(&seed) % 96) % 1024;
+		struct ct_p u = { 4, IPPROTO_UDP, src, "198.51.100.1", (uint16_t)(5000 + c % 4), 53, .payload = 8 };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = 1);
+		int n;
+
+		snprintf(src, sizeof(src), "10.1.%u.%u", c / 4 / 64, c / 4 % 64 + 1);
+		n = ct_frame(&u, in, sizeof(in));
+		if (n < 0)
+			break;
+		o.data_size_in = (uint32_t)n;
+		if (bpf_prog_test_run_opts(p->r->gp.entry_fd, &o))
+			break;
+		p->sent++;
+		p->passed += o.retval == 2; /* XDP_PASS: translated */
+	}
+	return NULL;
+}
+
+static void *par_sweep(void *arg)
+{
+	struct par *p = arg;
+	struct flow_gc_result g;
+
+	while (!*p->stop) {
+		if (!flow_gc(p->fl, p->rv, p->st, FLOW_KIND_NAT, 0, &g)) {
+			p->sweeps++;
+			p->swept += g.removed_rev;
+		}
+		usleep(20 * 1000);
+	}
+	return NULL;
+}
+
+static void parallel(void)
+{
+	char spec[4096];
+	struct ct_rig r;
+	volatile bool stop = false;
+	volatile unsigned int window = 0;
+	struct par p[3] = {};
+	pthread_t t[3];
+	int i, n, ncpu = libbpf_num_possible_cpus(), fl, rv, st;
+
+	snprintf(spec, sizeof(spec),
+		 SPEC("{'name':'snat','type':'nat','address':'192.0.2.1','ports':'20000-20063',"
+		      "'sources':['10.0.0.0/8'],'flowTableSize':4096,'timeouts':{'udp':1,'udpReplied':1}}"),
+		 "xdp");
+	if (!ASSERT_OK(ct_rig_open(&r, spec), "ct_rig_open"))
+		return;
+	fl = ct_rig_map(&r, "nat_flows");
+	rv = ct_rig_map(&r, "nat_rev");
+	st = ct_rig_map(&r, "lbnat_stats");
+	if (!ASSERT_GE(fl, 0, "maps") || !ASSERT_GE(rv, 0, "maps") || !ASSERT_GE(st, 0, "maps"))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		p[i].r = &r;
+		p[i].cpu = i % (ncpu > 0 ? ncpu : 1);
+		p[i].stop = &stop;
+		p[i].window = &window;
+		p[i].fl = fl;
+		p[i].rv = rv;
+		p[i].st = st;
+	}
+	for (i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, i < 2 ? par_send : par_sweep, &p[i]);
+	for (i = 0; i < 5; i++) {
+		usleep(1200 * 1000);
+		window = window + 1;
+		n = nat_invariant(fl, rv, "during the race");
+		ASSERT_LE(n, 64, "no more live mappings than ports");
+	}
+	stop = true;
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	n = nat_invariant(fl, rv, "after the race");
+	printf("    %lu + %lu packets on 2 CPUs (%lu + %lu translated), %lu sweeps freed %lu ports, %d live mappings, all distinct\n",
+	       p[0].sent, p[1].sent, p[0].passed, p[1].passed, p[2].sweeps, p[2].swept, n);
+	ASSERT_GT(n, 0, "live mappings");
+	ASSERT_LE(n, 64, "no more mappings than ports");
+	ASSERT_GT(p[2].swept, 0, "ports freed by sweeps and reused");
+out:
+	if (fl >= 0)
+		close(fl);
+	if (rv >= 0)
+		close(rv);
+	if (st >= 0)
+		close(st);
+	ct_rig_close(&r);
+}
+
 void test_lbnat_expiry(void)
 {
+	if (test__start_subtest("parallel"))
+		parallel();
 	if (test__start_subtest("cost"))
 		costs();
 	if (test__start_subtest("lb_xdp"))
