@@ -171,6 +171,8 @@ static void nat(void)
 		  "sweeps ran");
 	ASSERT_EQ(metric(&r, port, "sluice_flow_insert_failed_total{chain=\"gcn\",table=\"nat_flows\",reason=\"busy\"}"),
 		  0, "no contention");
+	ASSERT_EQ(metric(&r, port, "sluice_nat_ports_adopted_total{chain=\"gcn\"}"), 0,
+		  "no port adopted");
 	{ /* sluice stats: the nat function's tables and counters */
 		cJSON *st = e2e_stats(&r), *fn;
 		const cJSON *t, *ctr;
@@ -266,6 +268,8 @@ static void lb(void)
 		  "lb_flows expired counted");
 	ASSERT_GE(metric(&r, port, "sluice_gc_runs_total{chain=\"gcl\",result=\"ok\"}"), 2,
 		  "sweeps ran");
+	ASSERT_EQ(metric(&r, port, "sluice_lb_fib_packets_total{chain=\"gcl\",result=\"redirected\"}"), 0,
+		  "no fib: nothing redirected");
 	if (ASSERT_EQ(e2e_sluice(&r, out, sizeof(out), "-c gcl -j services"), 0, "sluice services")) {
 		const cJSON *be;
 

@@ -391,6 +391,9 @@ size_t metrics_flow_tables(struct chain *c, struct metrics_flow_table *out)
 			m->insert_full = st[FLOW_STAT_INSERT_FULL];
 			m->insert_busy = st[FLOW_STAT_INSERT_BUSY];
 			m->reused = st[FLOW_STAT_REUSED];
+			m->fib_redirected = st[FLOW_STAT_FIB_REDIRECT];
+			m->fib_stack = st[FLOW_STAT_FIB_STACK];
+			m->adopted = st[FLOW_STAT_ADOPTED];
 		}
 	}
 	return n;

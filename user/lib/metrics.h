@@ -47,6 +47,10 @@ struct metrics_flow_table {
 	uint64_t entries, live;
 	uint64_t created, expired, insert_full, insert_busy, reused;
 	bool has_counters;	/* a forward table (the pair's counters) */
+	/* lb_flows: packets the stage redirected by its FIB lookup, and
+	 * those it left to the stack ("fib"); nat_flows: flows that found
+	 * their own reverse entry again (port_adopted) */
+	uint64_t fib_redirected, fib_stack, adopted;
 };
 #define METRICS_FLOW_TABLES 5
 /* Fills out[] with the tables the chain has; returns how many. */

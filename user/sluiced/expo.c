@@ -303,6 +303,36 @@ static void render_flows(FILE *f, const struct snap *v, size_t n)
 			}
 		}
 	}
+	family(f, "sluice_lb_fib_packets_total", "counter",
+	       "Packets a loadbalancer with fib translated: redirected by its FIB lookup, or left to the stack (no neighbour yet, TTL 1, local, MTU, ...).");
+	for (j = 0; j < n; j++) {
+		for (k = 0; k < v[j].nflows; k++) {
+			const struct metrics_flow_table *m = &v[j].flows[k];
+			int r;
+
+			if (!m->has_counters || strcmp(m->name, "lb_flows"))
+				continue;
+			for (r = 0; r < 2; r++) {
+				fputs("sluice_lb_fib_packets_total{chain=\"", f);
+				lv(f, v[j].name);
+				fprintf(f, "\",result=\"%s\"} %llu\n", r ? "stack" : "redirected",
+					(unsigned long long)(r ? m->fib_stack : m->fib_redirected));
+			}
+		}
+	}
+	family(f, "sluice_nat_ports_adopted_total", "counter",
+	       "NAT flows whose nat_flows entry was lost (LRU, a sweep racing a refresh) that found their own live reverse entry and kept their port.");
+	for (j = 0; j < n; j++) {
+		for (k = 0; k < v[j].nflows; k++) {
+			const struct metrics_flow_table *m = &v[j].flows[k];
+
+			if (!m->has_counters || strcmp(m->name, "nat_flows"))
+				continue;
+			fputs("sluice_nat_ports_adopted_total{chain=\"", f);
+			lv(f, v[j].name);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m->adopted);
+		}
+	}
 	family(f, "sluice_gc_runs_total", "counter",
 	       "Expiry sweeps of a chain's flow tables by this agent, by result (ok, locked: another writer held the lock, error).");
 	for (j = 0; j < n; j++) {
