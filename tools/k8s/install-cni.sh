@@ -4,9 +4,9 @@
 # binary directory and its network configuration into the node's CNI
 # configuration directory, each atomically (write beside, then rename).
 #
-# PENDING: sluice-cni is not built yet. Until the image carries
-# /usr/lib/sluice/cni/sluice-cni this installs nothing and says so: a
-# conflist without its plugin would break pod networking on the node.
+# An image without /usr/lib/sluice/cni/sluice-cni (a build without the
+# plugin) installs nothing and says so: a conflist without its plugin
+# would break pod networking on the node.
 #
 # Environment: CNI_BIN_DIR (default /host/opt/cni/bin), CNI_NET_DIR
 # (/host/etc/cni/net.d), CNI_CONF_SRC (/etc/sluice/cni), PLUGIN
@@ -23,7 +23,7 @@ log() {
 }
 
 if [ ! -x "$PLUGIN" ]; then
-	log info "sluice-cni is not in this image (pending): nothing installed, the node keeps its CNI network"
+	log info "sluice-cni is not in this image ($PLUGIN): nothing installed, the node keeps its CNI network"
 	exit 0
 fi
 mkdir -p "$BIN_DIR" "$NET_DIR"
