@@ -437,13 +437,125 @@ static void subtest_detach(struct gen_rig *r)
 {
 	char out[8192], dir[PATH_MAX];
 	struct stat st;
+	int live = live_gen(r);
 
 	ASSERT_EQ(sluice(r, out, sizeof(out), "detach"), 0, "detach");
 	snprintf(dir, sizeof(dir), "%s/g", r->pin);
 	ASSERT_TRUE(stat(dir, &st) != 0, "no pins after detach");
 	ASSERT_EQ(netns_run(r->ns.a, "ip link show veth0 | grep -q xdp"), 1, "no XDP on veth0");
-	snprintf(dir, sizeof(dir), "%s/g/history/1.json", r->state);
+	/* (history_keep pruned the oldest generations; the one live until
+	 * the detach is kept) */
+	snprintf(dir, sizeof(dir), "%s/g/history/%d.json", r->state, live);
 	ASSERT_OK(stat(dir, &st), "history kept");
+}
+
+/* Generation numbers with a history/N.json in the chain's state. */
+static int hist_gens(struct gen_rig *r, unsigned int *gens, int max)
+{
+	char dir[PATH_MAX + 16];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/g/history", r->state);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned int g;
+		char tail[8];
+
+		if (sscanf(de->d_name, "%u%7s", &g, tail) == 2 && !strcmp(tail, ".json") && n < max)
+			gens[n++] = g;
+	}
+	closedir(d);
+	return n;
+}
+
+static int count_parts(struct gen_rig *r, unsigned int gen)
+{
+	static const char *const parts[] = { "%s/g/history/%u.json", "%s/g/history/%u.spec.json",
+					     "%s/g/history/%u.counters.json" };
+	char path[PATH_MAX + 64];
+	struct stat st;
+	int i, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), parts[i], r->state, gen);
+		n += !stat(path, &st);
+	}
+	return n;
+}
+
+/* --history-keep 3: after six applies only the newest three generations'
+ * files stay (live and previous among them), the log keeps every line, a
+ * pruned generation is not found, and a keep below 2 is refused. */
+static void subtest_history_keep(struct gen_rig *r)
+{
+	char out[8192], path[PATH_MAX + 32], args[PATH_MAX + 64];
+	unsigned int gens[64], first = 0, g, lo = ~0u;
+	int i, n, lines = 0;
+	FILE *f;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "%s/keep%d.json", r->tmp, i);
+		if (!ASSERT_OK(write_spec(path, 3001 + i), "spec"))
+			return;
+		snprintf(args, sizeof(args), "--history-keep 3 -j apply -f %s", path);
+		if (!ASSERT_EQ(sluice(r, out, sizeof(out), args), 0, out))
+			return;
+		if (!i && sscanf(strstr(out, "\"generation\":") ?: "", "\"generation\":%u", &first) != 1)
+			first = 0;
+	}
+	ASSERT_TRUE(first > 0, "first generation of the run read from apply -j");
+	n = hist_gens(r, gens, 64);
+	ASSERT_EQ(n, 3, "three generations' history left");
+	for (i = 0; i < n; i++) {
+		lo = gens[i] < lo ? gens[i] : lo;
+		ASSERT_EQ(count_parts(r, gens[i]), 3, "meta, spec and counters kept together");
+	}
+	ASSERT_EQ(lo, first + 3, "the newest three are the ones kept");
+	for (g = first; g < first + 3; g++)
+		ASSERT_EQ(count_parts(r, g), 0, "a pruned generation leaves no file");
+	ASSERT_EQ(verdict(r, 3006), XDP_DROP, "the last spec is live");
+	snprintf(args, sizeof(args), "rollback %u", first);
+	ASSERT_EQ(sluice(r, out, sizeof(out), args), 4, "rollback to a pruned generation: not found");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "rollback"), 0, "warm rollback still works");
+	ASSERT_EQ(verdict(r, 3005), XDP_DROP, "previous spec live again");
+	snprintf(path, sizeof(path), "%s/g/history/log.jsonl", r->state);
+	f = fopen(path, "r");
+	if (ASSERT_TRUE(f != NULL, "log.jsonl")) {
+		while (fgets(out, sizeof(out), f))
+			lines++;
+		fclose(f);
+	}
+	ASSERT_GE(lines, 7, "the log keeps a line per apply and rollback");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "--history-keep 1 status"), 2, "keep below 2 refused");
+	ASSERT_STRCONTAINS(out, "--history-keep", "the error names the option");
+}
+
+/* A warm rollback whose attach step fails (injected after the reconcile)
+ * puts the live generation back: verdicts unchanged, exit non-zero, and a
+ * rollback without the fault then works. */
+static void subtest_rollback_attach_fault(struct gen_rig *r)
+{
+	char out[8192], cmd[PATH_MAX * 3];
+	int live;
+
+	snprintf(cmd, sizeof(cmd), "apply -f %s", r->spec_a);
+	if (!ASSERT_EQ(sluice(r, out, sizeof(out), cmd), 0, out))
+		return;
+	/* live: a (denies 1000), previous: b (denies 2000) */
+	snprintf(cmd, sizeof(cmd), "SLUICE_TEST_FAULT=rollback-attach %s --pin-root %s --state-dir %s rollback 2>&1",
+		 r->sluice, r->pin, r->state);
+	live = live_gen(r);
+	ASSERT_NEQ(netns_run_out(r->ns.a, out, sizeof(out), "%s", cmd), 0, "failed rollback exits non-zero");
+	ASSERT_EQ(live_gen(r), live, "live generation unchanged");
+	ASSERT_EQ(verdict(r, 1000), XDP_DROP, "the live generation still judges");
+	ASSERT_EQ(verdict(r, 2000), XDP_PASS, "the rollback target is not live");
+	ASSERT_EQ(sluice(r, out, sizeof(out), "rollback"), 0, "rollback without the fault");
+	ASSERT_EQ(verdict(r, 2000), XDP_DROP, "previous generation live");
+	ASSERT_EQ(verdict(r, 1000), XDP_PASS, "previous generation live (allow)");
 }
 
 void test_gen(void)
@@ -471,6 +583,14 @@ void test_gen(void)
 	if (test__start_subtest("upgrade")) {
 		ensure_b_live(&r);
 		subtest_upgrade(&r);
+	}
+	if (test__start_subtest("rollback_attach_fault")) {
+		ensure_b_live(&r);
+		subtest_rollback_attach_fault(&r);
+	}
+	if (test__start_subtest("history_keep")) {
+		ensure_b_live(&r);
+		subtest_history_keep(&r);
 	}
 	if (test__start_subtest("detach")) {
 		ensure_b_live(&r);

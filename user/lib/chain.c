@@ -384,6 +384,7 @@ int chain_open(struct chain *c, const struct chain_opts *o, const char *name,
 	if (strlen(name) >= sizeof(c->name))
 		return -ENAMETOOLONG;
 	strcpy(c->name, name);
+	c->history_keep = o->history_keep ?: SL_HISTORY_KEEP_DEFAULT;
 	err = paths_init(&c->paths, pin_root, state_dir, name);
 	if (err)
 		return err;

@@ -31,7 +31,14 @@ struct chain_opts {
 	const char *pin_root;	/* default SL_DEFAULT_PIN_ROOT */
 	const char *state_dir;	/* default SL_DEFAULT_STATE_DIR */
 	int lock_wait_ms;	/* how long to wait for the lock */
+	uint32_t history_keep;	/* generations whose history files stay on
+				 * disk (live and prev always); 0: default */
 };
+
+/* Enough to roll back through a long run of changes, bounded on disk: a
+ * generation's files hold its whole spec (MiBs at 100k rules). */
+#define SL_HISTORY_KEEP_DEFAULT 100
+#define SL_HISTORY_KEEP_MIN 2
 
 #define CHAIN_LOCK 0x1	 /* take the writer lock */
 #define CHAIN_CREATE 0x2 /* create the chain (entry program, shared maps) */
@@ -48,6 +55,7 @@ struct chain {
 	uint32_t prev;		/* warm rollback target; 0: none */
 	bool created;		/* this open created the chain */
 	bool tc;		/* runs at TC, else at XDP (fixed at creation) */
+	uint32_t history_keep;	/* chain_opts.history_keep, defaulted */
 };
 
 int chain_open(struct chain *c, const struct chain_opts *o, const char *name,

@@ -521,6 +521,7 @@ int gen_apply(struct chain *c, const struct spec *s, const struct apply_opts *o,
 	hist_set_result(&c->paths, b.gen, HIST_COMMITTED);
 	hist_log(&c->paths, o->reason ? "rollback" : "apply", b.gen, s->sha256,
 		 "committed", o->reason);
+	hist_prune(&c->paths, c->history_keep, c->live, c->prev);
 	err = 0;
 	goto out;
 
@@ -557,7 +558,7 @@ static int rollback_warm(struct chain *c, uint32_t gen, struct apply_result *res
 	uint32_t old_live = c->live;
 	uint64_t t0;
 	cJSON *meta = NULL;
-	int stage0, err;
+	int stage0, old_stage0 = -1, err;
 
 	err = hist_read(&c->paths, gen, &meta);
 	if (!err)
@@ -574,6 +575,8 @@ static int rollback_warm(struct chain *c, uint32_t gen, struct apply_result *res
 		errs_add(errs, NULL, "generation %u is not pinned: %s", gen, strerror(-err));
 		goto out;
 	}
+	if (old_live)
+		old_stage0 = gen_pin_get(c, old_live, "stage_0");
 	t0 = now_ns();
 	err = root_set(c, stage0);
 	res->commit_ns = now_ns() - t0;
@@ -584,17 +587,32 @@ static int rollback_warm(struct chain *c, uint32_t gen, struct apply_result *res
 	}
 	/* Its attach points may differ from the live one's. */
 	err = attach_reconcile(&c->paths, c->entry_fd, &attach_only, &added, &nadded, errs);
-	for (i = 0; i < nadded; i++)
-		free(added[i]);
-	free(added);
+	if (!err && (err = fault_at("rollback-attach")))
+		errs_add(errs, NULL, "injected fault: rollback-attach");
+	if (err) {
+		/* As in apply: the generation that was live goes back into the
+		 * slot, the attach points this rollback added go, and the
+		 * rollback is reported failed with nothing changed. */
+		if (old_stage0 >= 0)
+			root_set(c, old_stage0);
+		attach_unpin(&c->paths, added, nadded);
+		hist_log(&c->paths, "rollback", gen, hist_str(meta, "sha256"), "failed",
+			 errs->n ? errs->v[errs->n - 1].msg : NULL);
+		goto out;
+	}
 	c->prev = old_live;
 	c->live = gen;
 	state_write(&c->paths, c->live, c->prev);
-	hist_log(&c->paths, "rollback", gen, hist_str(meta, "sha256"),
-		 err ? "attach-failed" : "committed", NULL);
+	hist_log(&c->paths, "rollback", gen, hist_str(meta, "sha256"), "committed", NULL);
+	hist_prune(&c->paths, c->history_keep, c->live, c->prev);
 	res->gen = gen;
 	res->prev = c->prev;
 out:
+	for (i = 0; i < nadded; i++)
+		free(added[i]);
+	free(added);
+	if (old_stage0 >= 0)
+		close(old_stage0);
 	free(attach_only.attach);
 	cJSON_Delete(meta);
 	return err;

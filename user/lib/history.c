@@ -191,6 +191,34 @@ int hist_list(const struct chain_paths *p, uint32_t **gens, size_t *n)
 	return 0;
 }
 
+int hist_prune(const struct chain_paths *p, uint32_t keep, uint32_t live, uint32_t prev)
+{
+	static const char *const parts[] = { "spec", "counters" };
+	char path[PATH_MAX];
+	uint32_t *gens;
+	size_t n, i, j;
+	int err, removed = 0;
+
+	err = hist_list(p, &gens, &n);
+	if (err)
+		return err;
+	/* gens is ascending: everything before the newest `keep` goes. */
+	for (i = 0; n > keep && i < n - keep; i++) {
+		if (gens[i] == live || gens[i] == prev)
+			continue;
+		/* The parts first: a meta file without them is still listed
+		 * and pruned by the next call; parts without a meta file are
+		 * never found again. */
+		for (j = 0; j < sizeof(parts) / sizeof(parts[0]); j++)
+			if (!part_path(p, gens[i], parts[j], path))
+				unlink(path);
+		if (!hist_path(p, gens[i], path) && !unlink(path))
+			removed++;
+	}
+	free(gens);
+	return removed;
+}
+
 int hist_log(const struct chain_paths *p, const char *action, uint32_t gen,
 	     const char *sha256, const char *result, const char *msg)
 {

@@ -44,6 +44,11 @@ int hist_spec_doc(const struct chain_paths *p, uint32_t gen, cJSON **doc);
 int hist_set_result(const struct chain_paths *p, uint32_t gen, const char *result);
 /* Generations with a history file, ascending. */
 int hist_list(const struct chain_paths *p, uint32_t **gens, size_t *n);
+/* Keep the history files (meta, spec, counters) of the newest `keep`
+ * generations and of live and prev, whatever their age; remove the others'.
+ * log.jsonl keeps every line. Returns the number of generations removed or
+ * a negative errno. */
+int hist_prune(const struct chain_paths *p, uint32_t keep, uint32_t live, uint32_t prev);
 /* Append one line to history/log.jsonl. */
 int hist_log(const struct chain_paths *p, const char *action, uint32_t gen,
 	     const char *sha256, const char *result, const char *msg);

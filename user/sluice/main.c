@@ -38,13 +38,32 @@ static void usage(FILE *f)
 		"      --pin-root DIR    bpffs root (default %s)\n"
 		"      --state-dir DIR   state and history (default %s)\n"
 		"      --wait SECONDS    wait this long for another writer (default 30)\n"
+		"      --history-keep N  generations whose history stays on disk (default %d, min %d;\n"
+		"                        live and previous always)\n"
 		"  -d, --debug           libbpf debug output\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"Exit codes: 0 ok, 1 runtime error, 2 invalid spec or usage,\n"
 		"            3 another writer holds the lock, 4 chain or generation not found,\n"
 		"            5 a test case of sluice test failed.\n",
-		SL_DEFAULT_PIN_ROOT, SL_DEFAULT_STATE_DIR);
+		SL_DEFAULT_PIN_ROOT, SL_DEFAULT_STATE_DIR, SL_HISTORY_KEEP_DEFAULT,
+		SL_HISTORY_KEEP_MIN);
+}
+
+static int parse_history_keep(const char *arg, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < SL_HISTORY_KEEP_MIN || v > 1000000) {
+		out_error("--history-keep: \"%s\" is not a number from %d to 1000000", arg,
+			  SL_HISTORY_KEEP_MIN);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -81,6 +100,7 @@ int main(int argc, char **argv)
 		{ "pin-root", required_argument, NULL, 'P' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "wait", required_argument, NULL, 'W' },
+		{ "history-keep", required_argument, NULL, 'H' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -99,6 +119,10 @@ int main(int argc, char **argv)
 		case 'P': cli.chain_opts.pin_root = optarg; break;
 		case 'S': cli.chain_opts.state_dir = optarg; break;
 		case 'W': cli.chain_opts.lock_wait_ms = atoi(optarg) * 1000; break;
+		case 'H':
+			if (parse_history_keep(optarg, &cli.chain_opts.history_keep))
+				return SL_EXIT_INVALID;
+			break;
 		case 'd': cli.debug = true; break;
 		case 'h': usage(stdout); return SL_EXIT_OK;
 		default: usage(stderr); return SL_EXIT_INVALID;

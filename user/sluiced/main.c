@@ -60,12 +60,15 @@ static void usage(FILE *f)
 		"      --lock-wait-ms N    wait this long for another writer's lock (default 5000)\n"
 		"      --gc-interval SECONDS  sweep expired conntrack, load balancer and NAT\n"
 		"                          flows this often (default 10; 0: never)\n"
+		"      --history-keep N    generations whose history stays on disk per chain\n"
+		"                          (default %d, min %d; live and previous always)\n"
 		"  -h, --help              this help\n"
 		"\n"
 		"Signals: SIGHUP re-reads and re-applies every spec; SIGTERM exits and\n"
 		"leaves the datapath running.\n"
 		"Exit codes: 0 after SIGTERM/SIGINT, 1 runtime error at start, 2 usage.\n",
-		SL_DEFAULT_PIN_ROOT, SL_DEFAULT_STATE_DIR);
+		SL_DEFAULT_PIN_ROOT, SL_DEFAULT_STATE_DIR, SL_HISTORY_KEEP_DEFAULT,
+		SL_HISTORY_KEEP_MIN);
 }
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -111,6 +114,7 @@ int main(int argc, char **argv)
 		{ "resync", required_argument, NULL, 'R' },
 		{ "lock-wait-ms", required_argument, NULL, 'W' },
 		{ "gc-interval", required_argument, NULL, 'G' },
+		{ "history-keep", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -151,6 +155,14 @@ int main(int argc, char **argv)
 			if (parse_int(optarg, 0, 86400, &agent.gc_interval_s))
 				goto bad_num;
 			break;
+		case 'K': {
+			int keep;
+
+			if (parse_int(optarg, SL_HISTORY_KEEP_MIN, 1000000, &keep))
+				goto bad_num;
+			agent.copts.history_keep = (uint32_t)keep;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
