@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The firewall's candidate scan: bpf_loop callbacks that check every field
+/* The firewall's candidate scan: a bpf_loop callback that checks every field
  * of each atom of one candidate list exactly, in rule order, and stop at the
  * first atom that decides. The callback is verified once, so the list
  * length (up to FW_MAX_SCAN) costs the verifier nothing. */
@@ -33,6 +33,7 @@ struct fw_scan {
 	__u8 ct_state;		  /* sl_meta.ct_state */
 	__u32 hint;		  /* counter slot the list's first atom likely
 				   * updates (0: none) */
+	__u8 v6;		  /* the packet is IPv6 */
 	__u64 touched;		  /* what the early load read (unused) */
 };
 
@@ -80,9 +81,8 @@ static __always_inline long fw_atom_tail(struct fw_scan *s, __u8 flags,
 	return 1;
 }
 
-static long fw_scan4_cb(__u32 i, void *data)
+static __always_inline long fw_scan4(struct fw_scan *s, __u32 i)
 {
-	struct fw_scan *s = data;
 	__u32 k = s->off + i;
 	struct fw_atom4 *a = bpf_map_lookup_elem(&fw_cand4, &k);
 
@@ -111,9 +111,8 @@ static __always_inline int fw_addr6_in(const __u32 *addr, const __u32 *net,
 		 ((addr[3] & fw_mask_w(len, 3)) ^ net[3]));
 }
 
-static long fw_scan6_cb(__u32 i, void *data)
+static __always_inline long fw_scan6(struct fw_scan *s, __u32 i)
 {
-	struct fw_scan *s = data;
 	__u32 k = s->off + i;
 	struct fw_atom6 *a = bpf_map_lookup_elem(&fw_cand6, &k);
 
@@ -131,6 +130,18 @@ static long fw_scan6_cb(__u32 i, void *data)
 		return 0;
 	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
 			    a->dport_hi, a->rule, a->counter);
+}
+
+/* One callback for both families, at one bpf_loop call site: the verifier
+ * inlines bpf_loop (a counted loop with a direct call) only when a call
+ * site always passes the same callback and flags 0. With a callback per
+ * family, clang merged the two calls into one site with two callbacks and
+ * every packet paid the helper and an indirect call per atom. */
+static long fw_scan_cb(__u32 i, void *data)
+{
+	struct fw_scan *s = data;
+
+	return s->v6 ? fw_scan6(s, i) : fw_scan4(s, i);
 }
 
 #endif
