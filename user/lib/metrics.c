@@ -18,28 +18,6 @@
 #include "shared/fw.h"
 #include "fw_counters.h"
 
-int metrics_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64)
-{
-	int ncpu = libbpf_num_possible_cpus(), cpu;
-	uint64_t *vals;
-	size_t j;
-	int err = 0;
-
-	memset(sum, 0, n_u64 * sizeof(*sum));
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc(ncpu, n_u64 * sizeof(uint64_t));
-	if (!vals)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, vals))
-		err = -errno;
-	for (cpu = 0; cpu < ncpu && !err; cpu++)
-		for (j = 0; j < n_u64; j++)
-			sum[j] += vals[cpu * n_u64 + j];
-	free(vals);
-	return err;
-}
-
 struct sl_counter *metrics_fw_counters(int fd)
 {
 	return fd < 0 ? NULL : fw_counters_sum(fd);

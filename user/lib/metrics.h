@@ -11,10 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "chain.h"
+#include "percpu.h"
 #include "shared/meta.h"
 
-/* Sum the per-CPU value at key: n_u64 counters per CPU. */
-int metrics_percpu_sum(int fd, uint32_t key, uint64_t *sum, size_t n_u64);
 /* Every slot of fw_counters summed over CPUs (FW_COUNTER_SLOTS entries),
  * through one mapping; NULL on failure. free() it. */
 struct sl_counter *metrics_fw_counters(int fd);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "nf_ct.h"
 #include "chain.h"
+#include "percpu.h"
 #include "ct.skel.h"
 #include "ct_tc.skel.h"
 
@@ -173,26 +174,6 @@ static int gc_collect(const struct ct_key *k, const struct ct_entry *e, void *ar
 	return 0;
 }
 
-static int stat_add(int stats_fd, uint32_t slot, uint64_t v)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	/* Only userspace writes this slot (under the chain lock): CPU 0's
-	 * value takes the sum. */
-	if (bpf_map_lookup_elem(stats_fd, &slot, vals) ||
-	    (vals[0] += v, bpf_map_update_elem(stats_fd, &slot, vals, BPF_ANY)))
-		err = -errno;
-	free(vals);
-	return err;
-}
-
 int ct_gc(int table_fd, int stats_fd, uint64_t now_ns, struct ct_gc_result *res)
 {
 	struct gc_ctx g = { .now = now_ns ? now_ns : ct_now_ns(), .res = res };
@@ -213,33 +194,14 @@ int ct_gc(int table_fd, int stats_fd, uint64_t now_ns, struct ct_gc_result *res)
 	free(g.dead);
 	res->live = res->scanned - res->removed;
 	if (!err && stats_fd >= 0 && res->removed)
-		err = stat_add(stats_fd, CT_STAT_GC_REMOVED, res->removed);
+		/* only the sweep writes this slot, under the chain lock */
+		err = percpu_add_cpu0(stats_fd, CT_STAT_GC_REMOVED, res->removed);
 	return err;
 }
 
 int ct_stats_read(int stats_fd, uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c;
-	uint64_t *vals;
-	uint32_t k;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (k = 0; k < CT_STAT_SLOTS && !err; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(stats_fd, &k, vals)) {
-			err = -errno;
-			break;
-		}
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-	return err;
+	return percpu_sum_slots(stats_fd, 0, CT_STAT_SLOTS, out);
 }
 
 const char *ct_stat_name(unsigned int slot)

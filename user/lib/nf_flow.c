@@ -11,6 +11,7 @@
 #include "nf_ct.h"
 #include "nf_lb.h"
 #include "nf_nat.h"
+#include "percpu.h"
 
 /* One walker serves the four tables: the same key, and the expiry at the
  * same offset of a value of the same size. */
@@ -120,26 +121,6 @@ static int sweep(int fd, uint64_t now, uint64_t *scanned, uint64_t *removed)
 	return err;
 }
 
-static int stat_add(int stats_fd, uint32_t slot, uint64_t v)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	/* Only the sweep writes these slots (under the chain lock): CPU 0's
-	 * value takes the sum. */
-	if (bpf_map_lookup_elem(stats_fd, &slot, vals) ||
-	    (vals[0] += v, bpf_map_update_elem(stats_fd, &slot, vals, BPF_ANY)))
-		err = -errno;
-	free(vals);
-	return err;
-}
-
 static uint32_t stat_base(enum flow_kind kind)
 {
 	return kind == FLOW_KIND_NAT ? FLOW_STATS_NAT : FLOW_STATS_LB;
@@ -160,10 +141,11 @@ int flow_gc(int fwd_fd, int rev_fd, int stats_fd, enum flow_kind kind, uint64_t 
 	err = sweep(fwd_fd, now, &res->scanned, &res->removed);
 	if (!err)
 		err = sweep(rev_fd, now, &res->scanned_rev, &res->removed_rev);
+	/* only the sweep writes these slots, under the chain lock */
 	if (stats_fd > 0 && res->removed)
-		err = err ?: stat_add(stats_fd, stat_base(kind) + FLOW_STAT_GC_REMOVED, res->removed);
+		err = err ?: percpu_add_cpu0(stats_fd, stat_base(kind) + FLOW_STAT_GC_REMOVED, res->removed);
 	if (stats_fd > 0 && res->removed_rev)
-		err = err ?: stat_add(stats_fd, stat_base(kind) + FLOW_STAT_GC_REMOVED_REV,
+		err = err ?: percpu_add_cpu0(stats_fd, stat_base(kind) + FLOW_STAT_GC_REMOVED_REV,
 				      res->removed_rev);
 	return err;
 }
@@ -193,29 +175,7 @@ int flow_gc_chain(struct chain *c, enum flow_kind kind, uint64_t now_ns,
 
 int flow_stats_read(int stats_fd, enum flow_kind kind, uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c;
-	uint64_t *vals;
-	uint32_t k;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (k = 0; k < FLOW_STAT__MAX; k++) {
-		uint32_t slot = stat_base(kind) + k;
-
-		out[k] = 0;
-		if (bpf_map_lookup_elem(stats_fd, &slot, vals)) {
-			err = -errno;
-			break;
-		}
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-	return err;
+	return percpu_sum_slots(stats_fd, stat_base(kind), FLOW_STAT__MAX, out);
 }
 
 const char *flow_stat_name(unsigned int slot)

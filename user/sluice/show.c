@@ -199,7 +199,7 @@ static void stats_gen(const struct chain *c, uint32_t gen, const char *role)
 		return;
 	fd = gen_pin_get(c, gen, "sl_gen_stats");
 	if (fd >= 0) {
-		metrics_percpu_sum(fd, 0, v, 4);
+		percpu_sum(fd, 0, v, 4);
 		close(fd);
 	}
 	out_obj_begin(NULL);
@@ -255,7 +255,7 @@ int cmd_stats(int argc, char **argv)
 	out_human("drops by reason:\n  %-32s %14s %16s\n", "REASON", "PACKETS", "BYTES");
 	out_arr_begin("drops");
 	for (r = 1; r < SL_DROP__MAX; r++) {
-		if (metrics_percpu_sum(c.sh.drops_fd, r, v, 2))
+		if (percpu_sum(c.sh.drops_fd, r, v, 2))
 			continue;
 		/* Human output lists the reasons seen; JSON lists all. */
 		if (!v[0] && !out_is_json())

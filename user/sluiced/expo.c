@@ -75,13 +75,13 @@ static void snap_read(struct snap *s)
 	if (s->c.sh.fw_counters_fd >= 0)
 		s->ctr = metrics_fw_counters(s->c.sh.fw_counters_fd);
 	for (r = 1; r < SL_DROP__MAX; r++)
-		metrics_percpu_sum(s->c.sh.drops_fd, r, s->drops[r], 2);
+		percpu_sum(s->c.sh.drops_fd, r, s->drops[r], 2);
 	for (k = 0; k < 2; k++) {
 		if (!gens[k])
 			continue;
 		fd = gen_pin_get(&s->c, gens[k], "sl_gen_stats");
 		if (fd >= 0) {
-			metrics_percpu_sum(fd, 0, s->gstats[k], 4);
+			percpu_sum(fd, 0, s->gstats[k], 4);
 			close(fd);
 		}
 	}
