@@ -3,9 +3,10 @@
  *
  * Per packet: look up up to three indexes (source class, destination class,
  * destination port class; most selective first, stopping early once a list
- * is short), scan the shortest candidate list (its first atom inline, the
- * rest with bpf_loop), checking every field of each atom exactly, then
- * count and decide. Non-IP packets go on untouched.
+ * is short), scan the shortest candidate list (its first atom inline, for
+ * IPv4 usually from the address tail's group, the rest with bpf_loop),
+ * checking every field of each atom exactly, then count and decide.
+ * Non-IP packets go on untouched.
  */
 #include "stage.h"
 #include "fw_lookup.h"
@@ -14,9 +15,12 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* The list a leaf names: inline (FW_LPM_LIST) or through the bucket of a
- * class. Keeps it in s->off and *best when it is no longer than *best. */
+ * class. Keeps it in s->off (its inline first atom in *first) and *best
+ * when it is no longer than *best. */
 static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
-				    __u32 hint, __u32 base, void *bkt_map)
+				    __u32 hint, const struct fw_atom4 *inl,
+				    const struct fw_atom4 **first, __u32 base,
+				    void *bkt_map)
 {
 	struct fw_bucket *b;
 	__u32 off, len, k;
@@ -36,22 +40,27 @@ static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
 		*best = len;
 		s->off = off;
 		s->hint = hint;
+		*first = inl;
 	}
 }
 
 /* Pick the shortest candidate list of a packet; returns its length and sets
- * s->off. The fallback, when no index applies, is every atom of the family:
- * fw_cand[0, natoms). Indexes are looked up most selective first, and not
- * at all once the list in hand is short. v6 is a constant at each call
- * site: each family gets its own code. */
-static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6)
+ * s->off, and *first to the list's first atom when an IPv4 tail holds it
+ * inline (else NULL). The fallback, when no index applies, is every atom
+ * of the family: fw_cand[0, natoms). Indexes are looked up most selective
+ * first, and not at all once the list in hand is short. v6 is a constant
+ * at each call site: each family gets its own code. */
+static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6,
+				     const struct fw_atom4 **first)
 {
 	const volatile struct fw_fam_cfg *fc = v6 ? &fw_cfg.f6 : &fw_cfg.f4;
 	__u32 best = fc->natoms, leaf, hint, i;
+	const struct fw_atom4 *inl;
 	const __u32 *a;
 	long r;
 
 	s->off = 0;
+	*first = NULL;
 #pragma unroll
 	for (i = 0; i < 3; i++) {
 		__u8 f = fc->order[i];
@@ -59,6 +68,7 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6)
 		if (f == FW_IDX_NONE || best <= fc->scan_good)
 			break;
 		hint = 0;
+		inl = NULL;
 		if (f == FW_IDX_PORT) {
 			if (s->ports != FW_PORTS_KNOWN)
 				continue;
@@ -69,11 +79,11 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6)
 			leaf = r < 0 ? FW_CLS_NONE : (__u32)r;
 			hint = r < 0 ? 0 : (__u32)(r >> 32);
 		} else {
-			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0], &hint)
-					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0], &hint);
+			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0], &hint, &inl)
+					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0], &hint, &inl);
 		}
 		if (leaf != FW_CLS_NONE)
-			fw_take(s, &best, leaf, hint, fc->base[f],
+			fw_take(s, &best, leaf, hint, inl, first, fc->base[f],
 				v6 ? (void *)&fw_bkt6 : (void *)&fw_bkt4);
 	}
 	return best;
@@ -83,8 +93,10 @@ SEC(SL_SEC_HOOK)
 int fw_stage(SL_CTX *ctx)
 {
 	struct sl_meta *meta = stage_begin(ctx);
+	const struct fw_atom4 *first;
 	struct fw_scan s = {};
 	__u32 len, trace = 0, reason = 0, i;
+	long done;
 
 	if (!meta)
 		return CTX_ACT_DROP;
@@ -108,7 +120,7 @@ int fw_stage(SL_CTX *ctx)
 	else
 		s.ports = FW_PORTS_NONE;
 
-	len = meta->family == 4 ? fw_pick(&s, 0) : fw_pick(&s, 1);
+	len = meta->family == 4 ? fw_pick(&s, 0, &first) : fw_pick(&s, 1, &first);
 	/* Load the counter line the list's first atom will likely update
 	 * now, beside the atom, rather than after it (shared/fw.h, hints). */
 	fw_touch(&s);
@@ -120,9 +132,15 @@ int fw_stage(SL_CTX *ctx)
 		 * counter's with no call in between. A BPF-to-BPF call is
 		 * not cheap: its return goes through the kernel's return
 		 * thunk where return-stack mitigations are on (SRSO "safe
-		 * RET" on the AMD bench machine). The rest, in order,
-		 * through the callback. */
-		if (!(s.v6 ? fw_scan6(&s, 0) : fw_scan4(&s, 0)) && len > 1) {
+		 * RET" on the AMD bench machine). For IPv4 it is usually
+		 * the tail group's copy (first), on the tail's page, not
+		 * the one in fw_cand4. The rest, in order, through the
+		 * callback. */
+		if (first)
+			done = fw_check4(&s, first);
+		else
+			done = s.v6 ? fw_scan6(&s, 0) : fw_scan4(&s, 0);
+		if (!done && len > 1) {
 			s.off++;
 			bpf_loop(len - 1, fw_scan_cb, &s, 0);
 		}

@@ -73,17 +73,38 @@ static __always_inline int fw_lpm_node(void *map, __u32 n, __u32 i, __u32 *v)
 #define fw_lpm4_entry(e, v) fw_lpm_entry(&fw_lpm4, e, v)
 #define fw_lpm4_node(n, i, v) fw_lpm_node(&fw_lpm4, n, i, v)
 
+/* The inline copy of the first atom of slot i's list in the tail group
+ * that starts at element k (shared/fw.h), or NULL. */
+static __always_inline const struct fw_atom4 *fw_lpm4_inline(const struct fw_lpm4_tail *t,
+							     __u32 k, int i)
+{
+	union fw_lpm4_elem *g;
+	__u32 e = k + 1 + i / 2;
+
+	if (!(t->inl & (1u << i)))
+		return NULL;
+	g = bpf_map_lookup_elem(&fw_lpm4, &e);
+	return g ? &g->atom[i % 2] : NULL;
+}
+
 /* Root (16 bits), a node per 8 bits while the range holds more than
  * FW_LPM4_TAIL_PFX longer prefixes (rarely), then a leaf or a tail: its
  * prefixes longest first, else the range's best shorter one. Usually two
- * dependent cache lines. The address is in host order. */
-static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a, __u32 *hint)
+ * dependent cache lines: the root entry, then the tail. The address is in
+ * host order. *first is the list's first atom when the tail's group holds
+ * it inline, else NULL. No load of the group's atom lines is forced here:
+ * the slot that will match is usually predicted, so the core fetches that
+ * atom's line beside the tail's anyway, and touching both atom lines
+ * measured slower than touching none (docs/benchmarks.md). */
+static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a, __u32 *hint,
+					   const struct fw_atom4 **first)
 {
 	struct fw_lpm4_tail *t;
 	__u32 v, k;
 	int i;
 
 	*hint = 0;
+	*first = NULL;
 	if (fw_lpm4_entry(root + (a >> 16), &v))
 		return FW_CLS_NONE;
 	if ((v & FW_LPM_CHUNK) && !(v & FW_LPM_TAIL) &&
@@ -105,6 +126,7 @@ static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a, __u32 *hint)
 	for (i = 0; i < FW_LPM4_TAIL_PFX; i++) {
 		if ((a & fw_mask(t->plen[i])) == t->addr[i]) {
 			*hint = t->hint[i];
+			*first = fw_lpm4_inline(t, k, i);
 			return t->leaf[i];
 		}
 	}

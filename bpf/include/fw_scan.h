@@ -81,15 +81,9 @@ static __always_inline long fw_atom_tail(struct fw_scan *s, __u8 flags,
 	return 1;
 }
 
-static __always_inline long fw_scan4(struct fw_scan *s, __u32 i)
+/* Check one IPv4 atom: from fw_cand4, or a tail's inline copy. */
+static __always_inline long fw_check4(struct fw_scan *s, const struct fw_atom4 *a)
 {
-	__u32 k = s->off + i;
-	struct fw_atom4 *a = bpf_map_lookup_elem(&fw_cand4, &k);
-
-	if (!a) {
-		s->res = FW_RES_ERROR;
-		return 1;
-	}
 	if ((s->saddr[0] & fw_mask(a->slen)) != a->src ||
 	    (s->daddr[0] & fw_mask(a->dlen)) != a->dst)
 		return 0;
@@ -100,6 +94,18 @@ static __always_inline long fw_scan4(struct fw_scan *s, __u32 i)
 		return 0;
 	return fw_atom_tail(s, a->flags, a->sport_lo, a->sport_hi, a->dport_lo,
 			    a->dport_hi, a->rule, a->counter);
+}
+
+static __always_inline long fw_scan4(struct fw_scan *s, __u32 i)
+{
+	__u32 k = s->off + i;
+	struct fw_atom4 *a = bpf_map_lookup_elem(&fw_cand4, &k);
+
+	if (!a) {
+		s->res = FW_RES_ERROR;
+		return 1;
+	}
+	return fw_check4(s, a);
 }
 
 static __always_inline int fw_addr6_in(const __u32 *addr, const __u32 *net,

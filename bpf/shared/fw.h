@@ -66,6 +66,37 @@ struct fw_lpm4_node {
  * slot. The compiler writes the rule index + 1; the loader stamps the slot
  * (the generation assigns slots after compiling). */
 
+/* fw_atom*.flags */
+#define FW_ATOM_L4 0x01	   /* constrains ports or ICMP type/code */
+#define FW_ATOM_AUDIT 0x02 /* the rule is in audit mode: count, never decide */
+#define FW_ATOM_PROTO 0x04 /* proto is checked (else any protocol) */
+#define FW_ATOM_DENY 0x08  /* the rule denies (else allows) */
+#define FW_ATOM_STATE 0x10 /* states is checked: the packet's sl_meta.ct_state
+			    * must be one of its bits (1 << SL_CT_*) */
+
+/* An atom: one src prefix x one dst prefix x one source port range x one
+ * destination port range of one rule. Addresses are in host order with the
+ * host bits zero; an address matches when its top slen (dlen) bits equal
+ * src (dst); length 0 is "any". Ports are host order and inclusive; an atom
+ * without FW_ATOM_L4 carries 0..65535 in both. Atoms of one rule never
+ * overlap (the compiler drops covered prefixes and merges port ranges), so
+ * at most one atom per rule matches a packet. counter is the rule's slot in
+ * fw_counters: the loader stamps it from fw_rules, so that deciding needs
+ * no other lookup. */
+struct fw_atom4 {
+	__u32 src, dst;
+	__u16 sport_lo, sport_hi; /* ICMP: code */
+	__u16 dport_lo, dport_hi; /* ICMP: type */
+	__u32 rule;		  /* index in fw_rules */
+	__u32 counter;
+	__u8 slen, dlen;
+	__u8 proto;		  /* IPPROTO_*, with FW_ATOM_PROTO */
+	__u8 flags;		  /* FW_ATOM_* */
+	__u8 states;		  /* with FW_ATOM_STATE */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct fw_atom4) == 32, "fw_atom4 ABI");
+
 /* A range of the IPv4 table with at most FW_LPM4_TAIL_PFX prefixes longer
  * than its depth ends in a tail (entry FW_LPM_CHUNK | FW_LPM_TAIL | n,
  * element n): the prefixes, longest first, and the leaf of the range's best
@@ -82,13 +113,31 @@ struct fw_lpm4_tail {
 	__u32 fallback;
 	__u32 fallback_hint;
 	__u8 plen[FW_LPM4_TAIL_PFX];
-	__u8 pad[4];
+	__u8 inl;		      /* bit i: atom i of the group is the
+				       * first atom of leaf[i]'s list */
+	__u8 pad[3];
 };
+
+/* Inline first atoms (IPv4 only). An IPv4 tail is the first element of a
+ * group of FW_LPM4_TAIL_ELEMS: the tail, then two elements of two atoms
+ * each. Atom i of the group (atom[i % 2] of element n + 1 + i / 2) is a
+ * copy of the first atom of the list leaf[i] names, counter slot stamped,
+ * when bit i of inl says so (the list is not empty). The stage checks the
+ * list's first atom there: when it decides, as it usually does, a packet
+ * reads no fw_cand4 line (on another page), and the atom's address does
+ * not wait for the tail's data, only for the slot, which the core
+ * usually predicts. An unused slot (plen 0) holds the fallback's atom; a
+ * tail with four prefixes has no inline atom for its fallback. A group
+ * never straddles a 4 KiB page (the builder pads before it): one TLB
+ * entry for its three lines. */
+#define FW_LPM4_TAIL_ELEMS 3u
+#define FW_LPM4_PAGE_ELEMS 64u
 
 union fw_lpm4_elem {
 	__u32 e[FW_LPM4_ELEM_ENTRIES];
 	struct fw_lpm4_node node;
 	struct fw_lpm4_tail tail;
+	struct fw_atom4 atom[2];
 };
 _Static_assert(sizeof(union fw_lpm4_elem) == 64, "fw_lpm4_elem ABI");
 
@@ -157,37 +206,6 @@ struct fw_bucket {
 	__u32 len;
 };
 _Static_assert(sizeof(struct fw_bucket) == 8, "fw_bucket ABI");
-
-/* fw_atom*.flags */
-#define FW_ATOM_L4 0x01	   /* constrains ports or ICMP type/code */
-#define FW_ATOM_AUDIT 0x02 /* the rule is in audit mode: count, never decide */
-#define FW_ATOM_PROTO 0x04 /* proto is checked (else any protocol) */
-#define FW_ATOM_DENY 0x08  /* the rule denies (else allows) */
-#define FW_ATOM_STATE 0x10 /* states is checked: the packet's sl_meta.ct_state
-			    * must be one of its bits (1 << SL_CT_*) */
-
-/* An atom: one src prefix x one dst prefix x one source port range x one
- * destination port range of one rule. Addresses are in host order with the
- * host bits zero; an address matches when its top slen (dlen) bits equal
- * src (dst); length 0 is "any". Ports are host order and inclusive; an atom
- * without FW_ATOM_L4 carries 0..65535 in both. Atoms of one rule never
- * overlap (the compiler drops covered prefixes and merges port ranges), so
- * at most one atom per rule matches a packet. counter is the rule's slot in
- * fw_counters: the loader stamps it from fw_rules, so that deciding needs
- * no other lookup. */
-struct fw_atom4 {
-	__u32 src, dst;
-	__u16 sport_lo, sport_hi; /* ICMP: code */
-	__u16 dport_lo, dport_hi; /* ICMP: type */
-	__u32 rule;		  /* index in fw_rules */
-	__u32 counter;
-	__u8 slen, dlen;
-	__u8 proto;		  /* IPPROTO_*, with FW_ATOM_PROTO */
-	__u8 flags;		  /* FW_ATOM_* */
-	__u8 states;		  /* with FW_ATOM_STATE */
-	__u8 pad[3];
-};
-_Static_assert(sizeof(struct fw_atom4) == 32, "fw_atom4 ABI");
 
 struct fw_atom6 {
 	__u32 src[4], dst[4];	  /* host-order words */

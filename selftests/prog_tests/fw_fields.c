@@ -310,8 +310,9 @@ static int pinned_fd(const struct fw_rig *rig, const char *name)
 	return -1;
 }
 
-/* The tail a root entry leads to, in a loaded address table. */
-static bool root_tail(int fd, uint32_t entry, union fw_lpm6_elem *el)
+/* The tail a root entry leads to, in a loaded address table (*k: its
+ * element). */
+static bool root_tail(int fd, uint32_t entry, union fw_lpm6_elem *el, uint32_t *k_out)
 {
 	uint32_t k = entry / FW_LPM4_ELEM_ENTRIES, v;
 
@@ -321,14 +322,30 @@ static bool root_tail(int fd, uint32_t entry, union fw_lpm6_elem *el)
 	if ((v & (FW_LPM_CHUNK | FW_LPM_TAIL)) != (FW_LPM_CHUNK | FW_LPM_TAIL))
 		return false;
 	k = v & ~(FW_LPM_CHUNK | FW_LPM_TAIL);
+	*k_out = k;
 	return !bpf_map_lookup_elem(fd, &k, el);
+}
+
+/* Atom i of the IPv4 tail group at element k, as loaded. */
+static bool group_atom(int fd, uint32_t k, int i, struct fw_atom4 *a)
+{
+	union fw_lpm4_elem el;
+	uint32_t e = k + 1 + i / 2;
+
+	if (bpf_map_lookup_elem(fd, &e, &el))
+		return false;
+	*a = el.atom[i % 2];
+	return true;
 }
 
 /* The loader stamps every tail's counter hints with the slot of the rule
  * whose atom heads the list (shared/fw.h): only a hint, so no verdict
  * shows it; read it back. Rule 0's /24 nests in rule 1's /20 (both in one
  * tail, longest first; the other way round rule 0 would shadow rule 1 and
- * head both lists), rule 2 is IPv6. */
+ * head both lists), rule 2 is IPv6. The IPv4 tail's group carries those
+ * lists' first atoms inline, counter slots stamped: the verdicts come
+ * from them (fw_diff compares), here their bytes are checked against the
+ * atoms in fw_cand4 the lists name. */
 static void check_hints(struct fw_rig *rig)
 {
 	char *doc = doc_of("'defaultAction':'deny','rules':["
@@ -339,7 +356,9 @@ static void check_hints(struct fw_rig *rig)
 	struct spec *spec = NULL;
 	union fw_lpm6_elem el;
 	struct fw_image img;
-	int fd4, fd6;
+	struct fw_atom4 in, want;
+	int fd4, fd6, fdc, i;
+	uint32_t k, off;
 
 	memset(&img, 0, sizeof(img));
 	if (!ASSERT_OK_PTR(doc, "doc") ||
@@ -349,17 +368,31 @@ static void check_hints(struct fw_rig *rig)
 		goto out;
 	fd4 = pinned_fd(rig, "fw_lpm4");
 	fd6 = pinned_fd(rig, "fw_lpm6");
-	if (ASSERT_TRUE(root_tail(fd4, FW_LPM4_DST_ROOT + 0x0a01, &el), "10.1/16 ends in a tail")) {
-		struct fw_lpm4_tail *t = &((union fw_lpm4_elem *)&el)->tail;
+	fdc = pinned_fd(rig, "fw_cand4");
+	if (ASSERT_TRUE(root_tail(fd4, FW_LPM4_DST_ROOT + 0x0a01, &el, &k), "10.1/16 ends in a tail")) {
+		struct fw_lpm4_tail t = ((union fw_lpm4_elem *)&el)->tail;
 
-		ASSERT_EQ(t->plen[0], 24, "longest first");
-		ASSERT_EQ(t->hint[0], fw_rig_rule_slot(rig, 0), "hint of 10.1.2.0/24: rule b's slot");
-		ASSERT_EQ(t->plen[1], 20, "then the /20");
-		ASSERT_EQ(t->hint[1], fw_rig_rule_slot(rig, 1), "hint of 10.1.0.0/20: rule a's slot");
-		ASSERT_EQ(t->plen[2], 0, "unused slot");
-		ASSERT_EQ(t->fallback_hint, 0, "no prefix, empty list: no hint");
+		ASSERT_EQ(t.plen[0], 24, "longest first");
+		ASSERT_EQ(t.hint[0], fw_rig_rule_slot(rig, 0), "hint of 10.1.2.0/24: rule b's slot");
+		ASSERT_EQ(t.plen[1], 20, "then the /20");
+		ASSERT_EQ(t.hint[1], fw_rig_rule_slot(rig, 1), "hint of 10.1.0.0/20: rule a's slot");
+		ASSERT_EQ(t.plen[2], 0, "unused slot");
+		ASSERT_EQ(t.fallback_hint, 0, "no prefix, empty list: no hint");
+		ASSERT_EQ(t.inl, 0x3, "inline atoms: the two lists; the empty fallback none");
+		ASSERT_EQ(k % FW_LPM4_PAGE_ELEMS <= FW_LPM4_PAGE_ELEMS - FW_LPM4_TAIL_ELEMS, true,
+			  "the group stays within a page");
+		for (i = 0; i < 2; i++) {
+			ASSERT_TRUE(t.leaf[i] & FW_LPM_LIST, "a short list, inline in the leaf");
+			off = t.leaf[i] & FW_LIST_MAX_OFF;
+			if (!ASSERT_TRUE(group_atom(fd4, k, i, &in), "inline atom") ||
+			    !ASSERT_OK(bpf_map_lookup_elem(fdc, &off, &want), "fw_cand4 atom"))
+				break;
+			ASSERT_EQ(in.rule, (uint32_t)i, "the list's first atom: its rule");
+			ASSERT_EQ(in.counter, fw_rig_rule_slot(rig, i), "its counter slot, stamped");
+			ASSERT_EQ(memcmp(&in, &want, sizeof(in)), 0, "a byte copy of the list's first atom");
+		}
 	}
-	if (ASSERT_TRUE(root_tail(fd6, FW_LPM4_DST_ROOT + 0x2001, &el), "2001::/16 ends in a tail")) {
+	if (ASSERT_TRUE(root_tail(fd6, FW_LPM4_DST_ROOT + 0x2001, &el, &k), "2001::/16 ends in a tail")) {
 		struct fw_lpm6_tail *t = &el.tail;
 
 		ASSERT_EQ(t->plen[0], 48, "the /48");

@@ -516,10 +516,9 @@ static int image_family(const struct fw_fam *fam, struct fw_image *img,
 	return 0;
 }
 
-/* What the address index's lookup returns for each class: its list inline
- * when short enough for a leaf (no bucket lookup then), else the class. */
-/* The rule of the atom at position e of a family's fw_cand map. */
-static uint32_t cand_rule(const struct fw_image *img, int f, uint32_t e)
+/* The atom index behind position e of a family's fw_cand map (SIZE_MAX
+ * when out of range). */
+static size_t cand_atom(const struct fw_image *img, int f, uint32_t e)
 {
 	size_t natoms = f ? img->natoms6 : img->natoms4, ncand = f ? img->ncand6 : img->ncand4;
 	const uint32_t *cand = f ? img->cand6 : img->cand4;
@@ -527,16 +526,16 @@ static uint32_t cand_rule(const struct fw_image *img, int f, uint32_t e)
 
 	if (e >= natoms) {
 		if (e - natoms >= ncand)
-			return UINT32_MAX;
+			return SIZE_MAX;
 		a = cand[e - natoms];
 	}
-	if (a >= natoms)
-		return UINT32_MAX;
-	return f ? img->atoms6[a].rule : img->atoms4[a].rule;
+	return a < natoms ? a : SIZE_MAX;
 }
 
-static int leaves(const struct fw_fam *fams, const struct fw_image *img,
-		  uint32_t *leaf[2][2], uint32_t *hint[2][2])
+/* What the address index's lookup returns for each class: its list inline
+ * when short enough for a leaf (no bucket lookup then), else the class;
+ * the counter hint and (IPv4) the first atom of the list. */
+static int leaves(const struct fw_fam *fams, const struct fw_image *img, struct fw_leaves lv[2])
 {
 	int f, x;
 
@@ -546,25 +545,31 @@ static int leaves(const struct fw_fam *fams, const struct fw_image *img,
 
 		for (x = FW_FIELD_SRC; x <= FW_FIELD_DST; x++) {
 			const struct fw_lists *l = &fams[f].idx[x];
-			size_t c, n = fams[f].f[x].n + 1;
+			size_t c, a, n = fams[f].f[x].n + 1;
 
-			leaf[f][x] = malloc(n * sizeof(**leaf[f]));
-			hint[f][x] = calloc(n, sizeof(**hint[f]));
-			if (!leaf[f][x] || !hint[f][x])
+			lv[f].leaf[x] = malloc(n * sizeof(*lv[f].leaf[x]));
+			lv[f].hint[x] = calloc(n, sizeof(*lv[f].hint[x]));
+			if (!f)
+				lv[f].first4[x] = calloc(n, sizeof(*lv[f].first4[x]));
+			if (!lv[f].leaf[x] || !lv[f].hint[x] || (!f && !lv[f].first4[x]))
 				return -ENOMEM;
 			for (c = 0; c < n; c++) {
 				const struct fw_bucket *b = &bkt[fc->base[x] + c];
-				uint32_t r;
 
-				leaf[f][x][c] = (uint32_t)c;
+				lv[f].leaf[x][c] = (uint32_t)c;
 				if (l->indexed && b->len) {
-					r = cand_rule(img, f, b->off);
-					hint[f][x][c] = r < img->nrules ? r + 1 : 0;
+					a = cand_atom(img, f, b->off);
+					if (a != SIZE_MAX) {
+						lv[f].hint[x][c] = (f ? img->atoms6[a].rule
+								      : img->atoms4[a].rule) + 1;
+						if (!f)
+							lv[f].first4[x][c] = &img->atoms4[a];
+					}
 				}
 				if (l->indexed && b->len <= FW_LIST_MAX_LEN &&
 				    b->off <= FW_LIST_MAX_OFF)
-					leaf[f][x][c] = FW_LPM_LIST |
-							b->len << FW_LIST_LEN_SHIFT | b->off;
+					lv[f].leaf[x][c] = FW_LPM_LIST |
+							   b->len << FW_LIST_LEN_SHIFT | b->off;
 			}
 		}
 	}
@@ -607,12 +612,12 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	struct fw_fam *fp[2] = { &fams[0], &fams[1] };
 	struct rule_buf rb = { 0 };
 	size_t nerr = errs->n + errs->dropped, i, nports = 0, bound[2];
-	uint32_t *leaf[2][2] = { { NULL, NULL }, { NULL, NULL } };
-	uint32_t *hint[2][2] = { { NULL, NULL }, { NULL, NULL } };
+	struct fw_leaves lv[2];
 	char p[PATH_LEN];
 	int err, f, x;
 
 	memset(img, 0, sizeof(*img));
+	memset(lv, 0, sizeof(lv));
 	check_rules(fw, path, errs);
 	if (errs->n + errs->dropped > nerr)
 		return -EINVAL;
@@ -687,7 +692,7 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (img->lpm4_chunks > FW_LPM4_MAX_CHUNKS) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
-			 "the IPv4 prefixes need %zu DIR-16-8-8 chunks (one per distinct /16 holding a longer prefix, one more per distinct /24 holding a prefix longer than /24; a bound on the table's nodes and tails of 64 B), over the limit of %u",
+			 "the IPv4 prefixes need %zu DIR-16-8-8 chunks (one per distinct /16 holding a longer prefix, one more per distinct /24 holding a prefix longer than /24; a bound on the table's nodes of 64 B and tail groups of 192 B), over the limit of %u",
 			 img->lpm4_chunks, FW_LPM4_MAX_CHUNKS);
 		err = -EINVAL;
 		goto fail;
@@ -697,17 +702,17 @@ int fw_compile(const struct spec_firewall *fw, const char *path,
 	if (!err)
 		err = image_family(&fams[1], img, &img->cfg.f6);
 	if (!err)
-		err = leaves(fams, img, leaf, hint);
+		err = leaves(fams, img, lv);
 	if (err)
 		goto fail;
 
 	/* IPv4 roots, nodes and tails */
-	err = fw_lpm_build(&fams[0], leaf[0], hint[0], SIZE_MAX, &img->lpm4);
+	err = fw_lpm_build(&fams[0], &lv[0], SIZE_MAX, &img->lpm4);
 	if (err)
 		goto fail;
 
 	/* IPv6 nodes and tails */
-	err = fw_lpm_build(&fams[1], leaf[1], hint[1], FW_LPM6_MAX_ELEMS, &img->lpm6);
+	err = fw_lpm_build(&fams[1], &lv[1], FW_LPM6_MAX_ELEMS, &img->lpm6);
 	if (err == -E2BIG) {
 		snprintf(p, sizeof(p), "%s.rules", path);
 		errs_add(errs, p,
@@ -733,10 +738,11 @@ fail:
 out:
 	for (f = 0; f < 2; f++) {
 		fam_free(&fams[f]);
-		free(leaf[f][0]);
-		free(leaf[f][1]);
-		free(hint[f][0]);
-		free(hint[f][1]);
+		for (x = 0; x < 2; x++) {
+			free(lv[f].leaf[x]);
+			free(lv[f].hint[x]);
+			free(lv[f].first4[x]);
+		}
 	}
 	free(rb.pfx[0]);
 	free(rb.pfx[1]);

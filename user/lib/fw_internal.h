@@ -107,12 +107,20 @@ void fw_lists_drop(struct fw_lists *l, const char *why);
  * before building. */
 size_t fw_lpm4_chunks(const struct fw_fam *fam);
 
-/* fw_lpm.c: the address table of a family. leaf[field][class] is what a
- * leaf of that class holds (FW_LPM_LIST or the class), hint[field][class]
- * the counter hint of its list (rule + 1, 0: none; shared/fw.h). -E2BIG
- * when it needs more than max_elems elements. */
-int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], uint32_t *const hint[2],
-		 size_t max_elems, struct fw_lpm_table *out);
+/* What the leaves of one family's address classes hold, per field
+ * (FW_FIELD_*) and class. */
+struct fw_leaves {
+	uint32_t *leaf[2];		   /* FW_LPM_LIST or the class */
+	uint32_t *hint[2];		   /* counter hint of the list: rule + 1,
+					    * 0: none (shared/fw.h) */
+	const struct fw_atom4 **first4[2]; /* IPv4: the list's first atom (its
+					    * counter not stamped), NULL: empty */
+};
+
+/* fw_lpm.c: the address table of a family from its leaves. -E2BIG when it
+ * needs more than max_elems elements. */
+int fw_lpm_build(const struct fw_fam *fam, const struct fw_leaves *lv, size_t max_elems,
+		 struct fw_lpm_table *out);
 
 /* Caps that are only a compiler's business (the others: fw_compile.h). */
 #define FW_PORT_WORK_FACTOR 4 /* port lists: work before giving up, x cap */

@@ -23,7 +23,8 @@
  * the root, at most one node and a tail. For IPv4 that is one dependent
  * cache line fewer than DIR-16-8-8's nodes for /25-/32; for IPv6 it
  * replaced a binary search over the lengths that made about four hash
- * probes of two misses each. */
+ * probes of two misses each. An IPv4 tail also carries, in the two
+ * elements after it, copies of its lists' first atoms (shared/fw.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct b6 {
 	const struct fw_field *f;
 	const uint32_t *leaf; /* per class */
 	const uint32_t *hint; /* per class: counter hint (rule + 1, 0: none) */
+	const struct fw_atom4 *const *first4; /* per class: first atom or NULL */
 	bool v4;	      /* IPv4 tails */
 	size_t tail_max;      /* prefixes a tail takes */
 };
@@ -70,19 +72,20 @@ static inline uint32_t bits8(fw_u128 a, unsigned d)
 	return (uint32_t)(a >> (120 - d)) & 0xff;
 }
 
-/* IPv4: up to FW_LPM4_TAIL_PFX 32-bit prefixes. */
+/* IPv4: up to FW_LPM4_TAIL_PFX 32-bit prefixes, then the first atoms of
+ * their lists (shared/fw.h, inline first atoms) in the group's next two
+ * elements. */
 static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, uint32_t fb)
 {
-	struct fw_lpm4_tail *t = &((union fw_lpm4_elem *)el)->tail;
+	union fw_lpm4_elem *g = (union fw_lpm4_elem *)el;
+	struct fw_lpm4_tail *t = &g->tail;
+	uint32_t cls[FW_LPM4_TAIL_PFX];
 	size_t i, j, n = hi - lo;
 
 	t->fallback = b->leaf[fb];
 	t->fallback_hint = b->hint[fb];
-	for (j = 0; j < FW_LPM4_TAIL_PFX; j++) {
-		/* plen 0: matches, gives the fallback */
-		t->leaf[j] = t->fallback;
-		t->hint[j] = t->fallback_hint;
-	}
+	for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
+		cls[j] = fb; /* plen 0: matches, gives the fallback */
 	/* longest first (insertion sort: stable, at most 4) */
 	for (i = 0; i < n; i++) {
 		const struct fw_pfx *p = &b->f->pfx[lo + i];
@@ -90,13 +93,21 @@ static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 		for (j = i; j > 0 && t->plen[j - 1] < p->plen; j--) {
 			t->plen[j] = t->plen[j - 1];
 			t->addr[j] = t->addr[j - 1];
-			t->leaf[j] = t->leaf[j - 1];
-			t->hint[j] = t->hint[j - 1];
+			cls[j] = cls[j - 1];
 		}
 		t->plen[j] = p->plen;
 		t->addr[j] = (uint32_t)(p->addr >> 96);
-		t->leaf[j] = b->leaf[lo + i + 1];
-		t->hint[j] = b->hint[lo + i + 1];
+		cls[j] = (uint32_t)(lo + i + 1);
+	}
+	for (j = 0; j < FW_LPM4_TAIL_PFX; j++) {
+		const struct fw_atom4 *a = b->first4 ? b->first4[cls[j]] : NULL;
+
+		t->leaf[j] = b->leaf[cls[j]];
+		t->hint[j] = b->hint[cls[j]];
+		if (a) {
+			g[1 + j / 2].atom[j % 2] = *a;
+			t->inl |= 1u << j;
+		}
 	}
 }
 
@@ -142,10 +153,21 @@ static void tail6(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 
 static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fb, uint32_t *out)
 {
-	uint32_t e;
+	uint32_t e, pad;
 	int err;
 
-	err = elems_add(b, 1, &e);
+	if (b->v4) {
+		/* a group within one page: pad to the next when it would
+		 * straddle (elements are page-aligned in the map) */
+		if (b->n % FW_LPM4_PAGE_ELEMS > FW_LPM4_PAGE_ELEMS - FW_LPM4_TAIL_ELEMS) {
+			err = elems_add(b, FW_LPM4_PAGE_ELEMS - b->n % FW_LPM4_PAGE_ELEMS, &pad);
+			if (err)
+				return err;
+		}
+		err = elems_add(b, FW_LPM4_TAIL_ELEMS, &e);
+	} else {
+		err = elems_add(b, 1, &e);
+	}
 	if (err)
 		return err;
 	if (b->ntails == b->tcap) {
@@ -245,8 +267,8 @@ static int range_entry(struct b6 *b, size_t lo, size_t hi, unsigned d, uint32_t 
 	return node_pack(b, c, out);
 }
 
-int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], uint32_t *const hint[2],
-		 size_t max_elems, struct fw_lpm_table *out)
+int fw_lpm_build(const struct fw_fam *fam, const struct fw_leaves *lv, size_t max_elems,
+		 struct fw_lpm_table *out)
 {
 	struct b6 b = { .max = max_elems, .v4 = fam->family == 4 };
 	uint32_t first, *cls;
@@ -266,8 +288,9 @@ int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], uint32_t *co
 		uint32_t base = (uint32_t)field * FW_LPM4_ROOT_SIZE, k;
 
 		b.f = f;
-		b.leaf = leaf[field];
-		b.hint = hint[field];
+		b.leaf = lv->leaf[field];
+		b.hint = lv->hint[field];
+		b.first4 = b.v4 ? lv->first4[field] : NULL;
 		/* Root classes: prefixes up to /16 expanded, parents first. */
 		for (k = 0; k < FW_LPM4_ROOT_SIZE; k++)
 			cls[k] = 0;
@@ -281,7 +304,7 @@ int fw_lpm_build(const struct fw_fam *fam, uint32_t *const leaf[2], uint32_t *co
 		}
 		/* b.el moves as it grows: index it afresh each time */
 		for (k = 0; k < FW_LPM4_ROOT_SIZE; k++)
-			((uint32_t *)b.el)[base + k] = leaf[field][cls[k]];
+			((uint32_t *)b.el)[base + k] = lv->leaf[field][cls[k]];
 		for (j = 0; j < f->n;) {
 			uint32_t v;
 

@@ -151,8 +151,9 @@ static uint32_t hint_slot(const struct fw_image *img, uint32_t h)
 	return h && h - 1 < img->nrules ? img->rules[h - 1].counter : 0;
 }
 
-/* An address table, with the counter hints of its tails stamped from
- * fw_rules (the generation assigns slots after compiling). */
+/* An address table, with the counter hints of its tails and the counter
+ * slots of the IPv4 tails' inline atoms stamped from fw_rules (the
+ * generation assigns slots after compiling). */
 static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 {
 	const struct fw_lpm_table *lt = family == 4 ? &img->lpm4 : &img->lpm6;
@@ -173,10 +174,19 @@ static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 		if (lt->tails[i] >= n)
 			continue;
 		if (family == 4) {
-			struct fw_lpm4_tail *t = &((union fw_lpm4_elem *)m)[lt->tails[i]].tail;
+			union fw_lpm4_elem *g = &((union fw_lpm4_elem *)m)[lt->tails[i]];
+			struct fw_lpm4_tail *t = &g->tail;
 
-			for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
+			if (lt->tails[i] + FW_LPM4_TAIL_ELEMS > n)
+				continue;
+			for (j = 0; j < FW_LPM4_TAIL_PFX; j++) {
+				struct fw_atom4 *a = &g[1 + j / 2].atom[j % 2];
+
 				t->hint[j] = hint_slot(img, t->hint[j]);
+				if (t->inl & (1u << j))
+					a->counter = a->rule < img->nrules ?
+						     img->rules[a->rule].counter : 0;
+			}
 			t->fallback_hint = hint_slot(img, t->fallback_hint);
 		} else {
 			struct fw_lpm6_tail *t = &((union fw_lpm6_elem *)m)[lt->tails[i]].tail;
