@@ -25,6 +25,16 @@
 #include "flow_expiry.h"
 #include "lb_nat_icmp.h"
 
+/* nat_quote_rev_key() fills an lb_flow_key as a nat_key. */
+_Static_assert(sizeof(struct lb_flow_key) == sizeof(struct nat_key) &&
+		       __builtin_offsetof(struct lb_flow_key, sport) ==
+			       __builtin_offsetof(struct nat_key, sport) &&
+		       __builtin_offsetof(struct lb_flow_key, proto) ==
+			       __builtin_offsetof(struct nat_key, proto) &&
+		       __builtin_offsetof(struct lb_flow_key, pad) ==
+			       __builtin_offsetof(struct nat_key, pad),
+	       "lb_flow_key and nat_key share a layout");
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline __u32 lb_mix(__u32 h, __u32 w)
@@ -254,13 +264,7 @@ static __noinline int lb_icmp_error(SL_CTX *ctx, struct sl_meta *m)
 	k = (struct lb_flow_key *)w->key;
 	if (nat_quote_parse(ctx, m, q) || q->echo)
 		return 0;
-	__builtin_memcpy(k->saddr, q->daddr, 16);
-	__builtin_memcpy(k->daddr, q->saddr, 16);
-	k->sport = q->dport;
-	k->dport = q->sport;
-	k->proto = q->proto;
-	k->family = m->family;
-	k->pad = 0;
+	nat_quote_rev_key(w, m->family);
 	v = bpf_map_lookup_elem(&lb_rev, k);
 	if (v && v->expires_ns > now) {
 		__builtin_memcpy(q->to.addr, v->addr, 16);

@@ -188,14 +188,7 @@ static __noinline int nat_icmp_error(SL_CTX *ctx, struct sl_meta *m)
 	k = (struct nat_key *)w->key;
 	if (nat_quote_parse(ctx, m, q))
 		return 0;
-	/* the quote's flow, seen the other way */
-	__builtin_memcpy(k->saddr, q->daddr, 16);
-	__builtin_memcpy(k->daddr, q->saddr, 16);
-	k->sport = q->dport;
-	k->dport = q->sport;
-	k->proto = q->proto;
-	k->family = m->family;
-	k->pad = 0;
+	nat_quote_rev_key(w, m->family);
 	v = bpf_map_lookup_elem(&nat_rev, k);
 	if (v && v->expires_ns > now) {
 		__builtin_memcpy(q->to.addr, v->addr, 16);

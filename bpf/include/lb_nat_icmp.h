@@ -20,6 +20,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include "parse/l4.h"
+#include "shared/nat.h"
 
 /* An error's quote. Ports in host order; a quoted ICMP echo: its
  * identifier as sport (the NAT keys echo requests as sport = id, dport =
@@ -129,6 +130,24 @@ static __noinline int nat_quote_parse(SL_CTX *ctx, const struct sl_meta *m,
 	q->echo = 1;
 	q->sport = bpf_ntohs(ports[0]);
 	return 0;
+}
+
+/* The quote's flow the other way round, which is the flow the stage
+ * translated, as the key of its reverse table (nat_rev, lb_rev), in
+ * w->key. struct nat_key and struct lb_flow_key are one layout (lb.bpf.c
+ * asserts it), so one fill serves both stages. */
+static __always_inline void nat_quote_rev_key(struct nat_icmp_work *w, __u8 family)
+{
+	struct nat_key *k = (struct nat_key *)w->key;
+	const struct nat_quote *q = &w->q;
+
+	__builtin_memcpy(k->saddr, q->daddr, 16);
+	__builtin_memcpy(k->daddr, q->saddr, 16);
+	k->sport = q->dport;
+	k->dport = q->sport;
+	k->proto = q->proto;
+	k->family = family;
+	k->pad = 0;
 }
 
 /* Translate the error m about the quote q as q->q_dst, q->to, q->outer
