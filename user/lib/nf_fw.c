@@ -110,14 +110,19 @@ static int fill_mmap(struct bpf_map *map, const void *data, size_t n)
 /* Map fw_cand: the atoms with each rule's counter slot stamped in (the
  * slots are given after compiling, by the generation), then the lists as
  * copies of them. Written once, straight into the mapping. */
+/* The counter slot of rule r (0 when r is not a rule of the image). */
+static uint32_t rule_slot(const struct fw_image *img, uint32_t r)
+{
+	return r < img->nrules ? img->rules[r].counter : 0;
+}
+
 #define FILL_CAND(T, m, atoms, natoms, cand, ncand, img)                       \
 	do {                                                                   \
 		T *m_ = (T *)(m);                                              \
 		size_t i_;                                                     \
 		memcpy(m_, atoms, (natoms) * sizeof(T));                       \
 		for (i_ = 0; i_ < (natoms); i_++)                              \
-			m_[i_].counter = m_[i_].rule < (img)->nrules ?          \
-					 (img)->rules[m_[i_].rule].counter : 0; \
+			m_[i_].counter = rule_slot((img), m_[i_].rule);       \
 		for (i_ = 0; i_ < (ncand); i_++)                               \
 			m_[(natoms) + i_] = m_[(cand)[i_]];                    \
 	} while (0)
@@ -148,7 +153,7 @@ static int fill_cand(struct bpf_map *map, const struct fw_image *img, int family
 /* A counter hint (rule + 1, shared/fw.h) as the rule's counter slot. */
 static uint32_t hint_slot(const struct fw_image *img, uint32_t h)
 {
-	return h && h - 1 < img->nrules ? img->rules[h - 1].counter : 0;
+	return h ? rule_slot(img, h - 1) : 0;
 }
 
 /* An address table, with the counter hints of its tails and the counter
@@ -184,8 +189,7 @@ static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 
 				t->hint[j] = hint_slot(img, t->hint[j]);
 				if (t->inl & (1u << j))
-					a->counter = a->rule < img->nrules ?
-						     img->rules[a->rule].counter : 0;
+					a->counter = rule_slot(img, a->rule);
 			}
 			t->fallback_hint = hint_slot(img, t->fallback_hint);
 		} else {
