@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nf_fw.h"
+#include "cfgmap.h"
 #include "chain.h"
 #include "fw.skel.h"
 #include "fw_tc.skel.h"
@@ -58,32 +59,11 @@ static int set_sizes(struct fw *skel, const struct fw_image *img)
 	return 0;
 }
 
-/* A mapping of an ARRAY map (BPF_F_MMAPABLE). The value size must be a
- * multiple of 8: the kernel pads ARRAY values to 8 bytes, in the mapping
- * too. Unmap before the freeze: a writable mapping makes bpf_map_freeze
- * fail with EBUSY. */
+/* A writable mapping of a config map; unmapped before the freeze
+ * (cfgmap.h: a writable mapping makes the freeze fail). */
 static void *map_mmap(struct bpf_map *map, size_t *len)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	void *m;
-
-	if (bpf_map__value_size(map) % 8) {
-		errno = EINVAL;
-		return NULL;
-	}
-	*len = (size_t)bpf_map__max_entries(map) * bpf_map__value_size(map);
-	*len = (*len + (size_t)page - 1) & ~((size_t)page - 1);
-	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	/* A child forked while the mapping exists (another thread of the
-	 * agent, a test) would hold a writable mapping of its own and make the
-	 * freeze fail with EBUSY: keep it out of children. */
-	if (madvise(m, *len, MADV_DONTFORK)) {
-		munmap(m, *len);
-		return NULL;
-	}
-	return m;
+	return cfgmap_mmap(bpf_map__fd(map), len);
 }
 
 /* A big ARRAY through a shared mapping: one memcpy instead of a syscall

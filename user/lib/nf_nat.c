@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "nf_nat.h"
 #include "nf_ct.h"
+#include "cfgmap.h"
 #include "chain.h"
 #include "nat.skel.h"
 #include "nat_tc.skel.h"
@@ -51,8 +52,8 @@ int nat_stage_load(struct nat_image *img, struct stage_shared *sh, struct stage_
 	for (i = 0; !err && i < img->nsrc; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.nat_src), &img->src[i], &one, BPF_ANY))
 			err = -errno;
-	if (!err && bpf_map_freeze(bpf_map__fd(skel->maps.nat_src)))
-		err = -errno;
+	if (!err)
+		err = cfgmap_freeze(bpf_map__fd(skel->maps.nat_src));
 	if (err)
 		goto fail;
 	out->pins[0].name = "nat_src";

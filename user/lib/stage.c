@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "stage.h"
 #include "fw_counters.h"
+#include "cfgmap.h"
 
 /* Names of the extra chain-level maps (struct stage_shared.extra_fd). */
 const char *const stage_shared_names[STAGE_MAX_EXTRA] = {
@@ -158,8 +159,12 @@ int stage_pin_config(struct stage_obj *out, struct bpf_map *const *maps, size_t 
 		if (out->npins >= STAGE_MAX_PINS)
 			return -E2BIG;
 		/* .rodata is frozen by libbpf already */
-		if (maps[i] != rodata && bpf_map_freeze(fd))
-			return -errno;
+		if (maps[i] != rodata) {
+			int err = cfgmap_freeze(fd);
+
+			if (err)
+				return err;
+		}
 		out->pins[out->npins].name = maps[i] == rodata ? rodata_name :
 						 bpf_map__name(maps[i]);
 		out->pins[out->npins].fd = fd;
