@@ -491,18 +491,6 @@ static int ep_sweep(int fd, const char *network, const char *cid, const char *if
 
 /* --- chain attach -------------------------------------------------------- */
 
-static void tc_init(struct bpf_tc_hook *h, struct bpf_tc_opts *o, int ifindex)
-{
-	memset(h, 0, sizeof(*h));
-	h->sz = sizeof(*h);
-	h->ifindex = ifindex;
-	h->attach_point = BPF_TC_INGRESS;
-	memset(o, 0, sizeof(*o));
-	o->sz = sizeof(*o);
-	o->handle = SL_TC_HANDLE;
-	o->priority = SL_TC_PRIO;
-}
-
 /* The chain's pinned entry program (sched_cls), or <0. */
 static int chain_entry(struct ctx *c, uint32_t *id, struct cni_err *e)
 {
@@ -525,55 +513,24 @@ static int chain_entry(struct ctx *c, uint32_t *id, struct cni_err *e)
 	return fd;
 }
 
-/* The program at sluice's TC handle on ifindex ingress, 0 if none. */
-static uint32_t tc_prog(int ifindex)
-{
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	int err;
-
-	tc_init(&h, &o, ifindex);
-	err = bpf_tc_query(&h, &o);
-	libbpf_set_print(old);
-	return err ? 0 : o.prog_id;
-}
-
+/* The chain's entry at sluice's handle on the host veth's ingress. Like
+ * sluice's own attach points, it replaces only a sluice entry program
+ * there (an earlier ADD's, or another generation's), never another's. */
 static int chain_attach(struct ctx *c, int ifindex, struct cni_err *e)
 {
-	libbpf_print_fn_t old;
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
 	uint32_t id;
-	int fd = chain_entry(c, &id, e), err;
+	int fd, err;
 
+	fd = chain_entry(c, &id, e);
 	if (fd < 0)
 		return -1;
-	tc_init(&h, &o, ifindex);
-	old = libbpf_set_print(NULL);
-	err = bpf_tc_hook_create(&h);
-	libbpf_set_print(old);
-	if (!err || err == -EEXIST) {
-		o.prog_fd = fd;
-		o.flags = tc_prog(ifindex) ? BPF_TC_F_REPLACE : 0;
-		err = bpf_tc_attach(&h, &o);
-	}
+	err = attach_tc_replace(ifindex, false, SL_TC_HANDLE, SL_TC_PRIO, fd, SL_TC_PROG);
 	close(fd);
 	if (err)
-		return cni_fail(e, CNI_E_CHAIN, "cannot attach the chain", "%s on %s: %s", c->chain,
-				c->host, strerror(-err));
+		return cni_fail(e, CNI_E_CHAIN, "cannot attach the chain", "%s on %s: %s%s", c->chain,
+				c->host, strerror(-err),
+				err == -EBUSY ? " (another program holds sluice's tc handle)" : "");
 	return 0;
-}
-
-static void tc_detach_host(int ifindex)
-{
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-
-	tc_init(&h, &o, ifindex);
-	bpf_tc_detach(&h, &o);
-	libbpf_set_print(old);
 }
 
 /* --- the pod datapath ---------------------------------------------------- */
@@ -610,20 +567,6 @@ done:
 		return cni_fail(e, CNI_E_DATAPATH, "pod datapath not available", "%s/cni: %s",
 				c->pin_root, strerror(-fd));
 	return fd;
-}
-
-static bool prog_is_pod(uint32_t id)
-{
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-	bool yes;
-
-	if (fd < 0)
-		return false;
-	yes = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, "sl_pod");
-	close(fd);
-	return yes;
 }
 
 static uint32_t prog_id(int fd)
@@ -1078,7 +1021,7 @@ rollback:
 	if (dp_done && c->chained)
 		poddp_tc_detach(hidx);
 	if (chain_done && c->chained)
-		tc_detach_host(hidx);
+		attach_tc_delete(hidx, false, SL_TC_HANDLE, SL_TC_PRIO);
 	if (veth_done && nl)
 		cnl_link_del(nl, hidx ? hidx : (int)if_nametoindex(c->host));
 	if (ipam_done) {
@@ -1127,7 +1070,7 @@ static int teardown(struct ctx *c, const char *cid, const char *ifname, struct c
 	if (nl && !cnl_link_get(nl, c->host, &idx, NULL)) {
 		if (chained) {
 			poddp_tc_detach(idx);
-			tc_detach_host(idx);
+			attach_tc_delete(idx, false, SL_TC_HANDLE, SL_TC_PRIO);
 		} else {
 			cnl_link_del(nl, idx);
 		}
@@ -1279,7 +1222,7 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 		if (fd < 0)
 			goto out;
 		close(fd);
-		if (tc_prog(hidx) != id) {
+		if (attach_tc_query(hidx, false, SL_TC_HANDLE, SL_TC_PRIO) != id) {
 			cni_fail(e, CNI_E_CHECK, "chain not attached", "%s on %s", c->chain, c->host);
 			goto out;
 		}
@@ -1289,9 +1232,9 @@ static int cmd_check(struct ctx *c, struct cni_err *e)
 	dpfd = poddp_get(c->pin_root, -1, false);
 	if (!poddp_tc_prog(hidx) ||
 	    (poddp_tc_prog(hidx) != (dpfd >= 0 ? prog_id(dpfd) : 0) &&
-	     !prog_is_pod(poddp_tc_prog(hidx)))) {
-		cni_fail(e, CNI_E_CHECK, "pod datapath not attached", "sl_pod at priority %d on %s",
-			 POD_TC_PRIO, c->host);
+	     !attach_prog_named(poddp_tc_prog(hidx), POD_TC_PROG))) {
+		cni_fail(e, CNI_E_CHECK, "pod datapath not attached", "%s at priority %d on %s",
+			 POD_TC_PROG, POD_TC_PRIO, c->host);
 		if (dpfd >= 0)
 			close(dpfd);
 		goto out;

@@ -15,7 +15,10 @@
  *    runs it (ADD in order with prevResult, CHECK, DEL in reverse): the
  *    datapath on ptp's host veths, nothing created, the result passed
  *    through, pods reach each other with forwarding off; DEL takes only
- *    what sluice-cni added. */
+ *    what sluice-cni added;
+ *  - chain_foreign: chained mode with a chain, where another program holds
+ *    sluice's TC handle on ptp's host veth: ADD fails (102) and leaves that
+ *    program in place; with the handle free, ADD attaches the chain. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@
 #include "netns.h"
 #include "cni_util.h"
 #include "pkt.h"
+#include "attach.h"
 #include "poddp.h"
 #include "pin.h"
 #include "shared/meta.h"
@@ -660,6 +664,88 @@ out:
 	free(sl);
 }
 
+/* sluice's TC handle is sluice's by convention only: when another program
+ * holds it on a host veth, the chain attach refuses (as sluice's own attach
+ * points do) rather than drop that program unseen. */
+static void subtest_chain_foreign(struct cni_rig *r)
+{
+	static const char *spec =
+		"{\"apiVersion\":\"sluice.dev/v1alpha1\",\"kind\":\"NetworkFunctionChain\","
+		"\"metadata\":{\"name\":\"podf\"},\"spec\":{\"attach\":["
+		"{\"interface\":\"anchorf0\",\"hook\":\"tc-ingress\"}],\"functions\":["
+		"{\"name\":\"fw\",\"type\":\"firewall\",\"defaultAction\":\"allow\",\"rules\":[]}]}}";
+	struct pod p = { .cid = "pf-a" };
+	char *ptp = cni_conf(r, "1.0.0", "podf", "10.89.0.0/24", "{\"type\":\"ptp\"}");
+	char *sl = cni_conf(r, "1.0.0", "podf", "10.89.0.0/24",
+			    "{\"mode\":\"chained\",\"chain\":\"podf\"}");
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	char out[OUT], prev[OUT], path[PATH_MAX];
+	bool added = false;
+	int hidx = 0, fd = -1;
+	cJSON *j;
+	FILE *f;
+
+	if (access("/usr/lib/cni/ptp", X_OK)) {
+		test__skip("the reference ptp plugin is missing (containernetworking-plugins)");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/podf.json", r->tmp);
+	f = fopen(path, "w");
+	if (!ASSERT_OK_PTR(f, "spec file"))
+		goto out;
+	fputs(spec, f);
+	fclose(f);
+	if (!ASSERT_OK(netns_run(NULL, "ip link add anchorf0 type veth peer name anchorf1 && "
+				 "ip link set anchorf0 up"), "anchor interface") ||
+	    !ASSERT_OK(netns_run(NULL, "%s --pin-root %s --state-dir %s/chains apply -f %s >/dev/null",
+				 test__build_path("sluice"), r->pin, r->tmp, path), "apply the chain") ||
+	    !ASSERT_OK(netns_create("pod", p.ns), "pod netns"))
+		goto out;
+	if (!ASSERT_EQ(run_plugin(r, "ptp", "ADD", &p, ptp, NULL, prev), 0, "ptp ADD")) {
+		printf("%s\n", prev);
+		goto out;
+	}
+	added = true;
+	j = cJSON_Parse(prev);
+	snprintf(p.host, sizeof(p.host), "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(
+			 cJSON_GetArrayItem(cJSON_GetObjectItem(j, "interfaces"), 0), "name")) ?: "");
+	cJSON_Delete(j);
+	hidx = if_nametoindex(p.host);
+	/* another program (the pod datapath, not an sl_entry) at sluice's handle */
+	if (!ASSERT_OK(hidx ? 0 : -ENODEV, "ptp's host veth") ||
+	    !ASSERT_OK(poddp_load(-1, -1, true, &fd, NULL), "load another program") ||
+	    !ASSERT_OK(bpf_obj_get_info_by_fd(fd, &info, &len), "its id") ||
+	    !ASSERT_OK(attach_tc_replace(hidx, false, SL_TC_HANDLE, SL_TC_PRIO, fd, NULL),
+		       "it holds sluice's handle"))
+		goto out;
+	ASSERT_NEQ(run_plugin(r, NULL, "ADD", &p, sl, prev, out), 0, "chained ADD fails");
+	ASSERT_EQ(cni_err_code(out), 102, "with the chain's code");
+	ASSERT_STRCONTAINS(out, "another program holds sluice's tc handle", "and says why");
+	ASSERT_EQ(attach_tc_query(hidx, false, SL_TC_HANDLE, SL_TC_PRIO), info.id,
+		  "the other program stays");
+	ASSERT_EQ(poddp_tc_prog(hidx), 0, "no pod datapath left behind");
+	ASSERT_EQ(cni_count_endpoints(r), 0, "no endpoint left behind");
+	/* the handle free again: the chain goes on */
+	ASSERT_OK(attach_tc_delete(hidx, false, SL_TC_HANDLE, SL_TC_PRIO), "the other program off");
+	ASSERT_EQ(run_plugin(r, NULL, "ADD", &p, sl, prev, out), 0, "chained ADD");
+	ASSERT_TRUE(attach_prog_named(attach_tc_query(hidx, false, SL_TC_HANDLE, SL_TC_PRIO),
+				      SL_TC_PROG), "the chain's entry at sluice's handle");
+out:
+	if (added) {
+		ASSERT_EQ(run_plugin(r, NULL, "DEL", &p, sl, prev, out), 0, "chained DEL");
+		ASSERT_EQ(attach_tc_query(hidx, false, SL_TC_HANDLE, SL_TC_PRIO), 0,
+			  "DEL took the chain off");
+		ASSERT_EQ(run_plugin(r, "ptp", "DEL", &p, ptp, prev, out), 0, "ptp DEL");
+	}
+	ASSERT_EQ(cni_count_records(r, "podf"), 0, "no record left");
+	if (fd >= 0)
+		close(fd);
+	free(ptp);
+	free(sl);
+}
+
 /* An endpoints map an older sluice-cni pinned (no MACs in its value):
  * ADD refuses it (104) and leaves nothing, STATUS says 50. */
 static void subtest_old_layout(struct cni_rig *r)
@@ -713,6 +799,8 @@ void test_cni_pod(void)
 		subtest_chain_lb(&r);
 	if (test__start_subtest("chained"))
 		subtest_chained(&r);
+	if (test__start_subtest("chain_foreign"))
+		subtest_chain_foreign(&r);
 	if (test__start_subtest("old_layout"))
 		subtest_old_layout(&r);
 cleanup:

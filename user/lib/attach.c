@@ -79,93 +79,103 @@ static int xdp_attach(int entry_fd, const struct spec_attach *a, int *link_fd)
 	return 0;
 }
 
-/* TC -------------------------------------------------------------------- */
+/* TC filters -------------------------------------------------------------
+ *
+ * One cls_bpf filter on a clsact hook, named by (ifindex, direction,
+ * handle, priority): sluice's chains (SL_TC_*) and sluice-cni's pod
+ * datapath (POD_TC_* in shared/cni.h) each own one handle. Netlink, not
+ * tcx: Debian 12's libbpf and 6.1 have no tcx links. */
 
-static void tc_hook_init(struct bpf_tc_hook *hook, int ifindex, bool egress)
+/* Query the filter's program into *prog_id, or (detach) delete the filter.
+ * libbpf prints the kernel's extended ack as a warning ("Filter with
+ * specified priority/protocol not found"), and for these two calls a
+ * missing filter is an expected answer: its printer is muted for the
+ * call, and the error is returned. */
+static int tc_filter_quiet(int ifindex, bool egress, uint32_t handle, uint32_t prio, bool detach,
+			   uint32_t *prog_id)
 {
-	memset(hook, 0, sizeof(*hook));
-	hook->sz = sizeof(*hook);
-	hook->ifindex = ifindex;
-	hook->attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
-}
-
-static void tc_opts_init(struct bpf_tc_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->sz = sizeof(*o);
-	o->handle = SL_TC_HANDLE;
-	o->priority = SL_TC_PRIO;
-}
-
-/* The program at sluice's handle and priority, 0 when none. libbpf prints
- * the kernel's "cannot find" for an empty hook: an expected answer here, so
- * its printer is muted for the call. */
-static uint32_t tc_query(int ifindex, bool egress)
-{
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts o;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = prio);
+	libbpf_print_fn_t old;
 	int err;
 
-	tc_hook_init(&hook, ifindex, egress);
-	tc_opts_init(&o);
-	err = bpf_tc_query(&hook, &o);
+	old = libbpf_set_print(NULL);
+	err = detach ? bpf_tc_detach(&hook, &opts) : bpf_tc_query(&hook, &opts);
 	libbpf_set_print(old);
-	return err ? 0 : o.prog_id;
+	if (!err && prog_id)
+		*prog_id = opts.prog_id;
+	return err;
 }
 
-static bool prog_is_entry(uint32_t id)
+uint32_t attach_tc_query(int ifindex, bool egress, uint32_t handle, uint32_t prio)
+{
+	uint32_t id = 0;
+
+	/* Any error reads as none: an empty hook answers ENOENT, a missing
+	 * qdisc or device EINVAL or ENODEV, and a filter that cannot be read
+	 * cannot be shown to hold anyone's program. */
+	if (tc_filter_quiet(ifindex, egress, handle, prio, false, &id))
+		return 0;
+	return id;
+}
+
+bool attach_prog_named(uint32_t id, const char *name)
 {
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
 	bool yes;
+	int fd;
 
+	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return false;
-	yes = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, "sl_entry");
+	yes = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, name);
 	close(fd);
 	return yes;
 }
 
-/* Attach, or replace in one netlink operation what sits at sluice's handle
- * when it is a sluice entry program (ours, or one a killed run left). */
-static int tc_attach(int entry_fd, int ifindex, bool egress)
+int attach_tc_replace(int ifindex, bool egress, uint32_t handle, uint32_t prio, int prog_fd,
+		      const char *owner)
 {
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts o;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = prio, .prog_fd = prog_fd);
+	libbpf_print_fn_t old;
 	uint32_t cur;
 	int err;
 
-	tc_hook_init(&hook, ifindex, egress);
-	{
-		/* An existing clsact qdisc is fine (and makes libbpf print). */
-		libbpf_print_fn_t old = libbpf_set_print(NULL);
-
-		err = bpf_tc_hook_create(&hook);
-		libbpf_set_print(old);
-	}
+	/* The clsact qdisc is the device's, shared with every other filter:
+	 * created when missing; one already there is fine (EEXIST, which
+	 * libbpf would print). */
+	old = libbpf_set_print(NULL);
+	err = bpf_tc_hook_create(&hook);
+	libbpf_set_print(old);
 	if (err && err != -EEXIST)
 		return err;
-	cur = tc_query(ifindex, egress);
-	if (cur && !prog_is_entry(cur))
+	/* A handle is ours by convention only: the program there may be
+	 * someone else's, and taking it would silently drop their policy. */
+	cur = attach_tc_query(ifindex, egress, handle, prio);
+	if (cur && owner && !attach_prog_named(cur, owner))
 		return -EBUSY;
-	tc_opts_init(&o);
-	o.prog_fd = entry_fd;
-	o.flags = cur ? BPF_TC_F_REPLACE : 0;
-	return bpf_tc_attach(&hook, &o);
+	/* Replace (one netlink operation: no window without a program) only
+	 * what was seen; on a free handle the create is exclusive, so that a
+	 * filter another attacher put there meanwhile fails with EEXIST
+	 * instead of being replaced unchecked. */
+	opts.flags = cur ? BPF_TC_F_REPLACE : 0;
+	return bpf_tc_attach(&hook, &opts);
 }
 
-static int tc_detach(int ifindex, bool egress)
+int attach_tc_delete(int ifindex, bool egress, uint32_t handle, uint32_t prio)
 {
-	struct bpf_tc_hook hook;
-	struct bpf_tc_opts o;
 	int err;
 
-	tc_hook_init(&hook, ifindex, egress);
-	tc_opts_init(&o);
-	err = bpf_tc_detach(&hook, &o);
-	return err == -ENOENT || err == -ENODEV || err == -EINVAL ? 0 : err;
+	err = tc_filter_quiet(ifindex, egress, handle, prio, true, NULL);
+	/* Already detached: no filter (ENOENT), no clsact qdisc (EINVAL), or
+	 * the device went and took its filters along (ENODEV). */
+	if (err == -ENOENT || err == -EINVAL || err == -ENODEV)
+		return 0;
+	return err;
 }
 
 /* Records: STATE/<chain>/tc/<ifname>_<hook>, holding the ifindex. */
@@ -213,7 +223,7 @@ static void tc_rec_remove(const struct chain_paths *p, const char *name)
 	int ifindex = tc_rec_ifindex(p, name);
 
 	if (ifindex)
-		tc_detach(ifindex, name_is_egress(name));
+		attach_tc_delete(ifindex, name_is_egress(name), SL_TC_HANDLE, SL_TC_PRIO);
 	if (!tc_rec_path(p, name, path))
 		unlink(path);
 }
@@ -318,9 +328,10 @@ int attach_reconcile(const struct chain_paths *p, int entry_fd, const struct spe
 
 			/* Adopted as it is when our entry is there already. */
 			if (had && !bpf_obj_get_info_by_fd(entry_fd, &info, &len) &&
-			    tc_query(ifindex, egress) == info.id)
+			    attach_tc_query(ifindex, egress, SL_TC_HANDLE, SL_TC_PRIO) == info.id)
 				continue;
-			err = ifindex ? tc_attach(entry_fd, ifindex, egress) : -ENODEV;
+			err = ifindex ? attach_tc_replace(ifindex, egress, SL_TC_HANDLE, SL_TC_PRIO,
+							   entry_fd, SL_TC_PROG) : -ENODEV;
 			if (!err)
 				err = tc_rec_write(p, rec, ifindex);
 			if (err) {
@@ -397,13 +408,16 @@ int attach_repoint_tc(const struct chain_paths *p, int entry_fd)
 	current_names(p, &cur, &ncur);
 	for (i = 0; i < ncur && !err; i++) {
 		const char *rec = cur[i] + strlen(TC_REC_PREFIX);
+		bool egress;
 		int ifindex;
 
 		if (strncmp(cur[i], TC_REC_PREFIX, strlen(TC_REC_PREFIX)))
 			continue;
 		ifindex = tc_rec_ifindex(p, rec);
-		if (ifindex && tc_query(ifindex, name_is_egress(rec)) != info.id)
-			err = tc_attach(entry_fd, ifindex, name_is_egress(rec));
+		egress = name_is_egress(rec);
+		if (ifindex && attach_tc_query(ifindex, egress, SL_TC_HANDLE, SL_TC_PRIO) != info.id)
+			err = attach_tc_replace(ifindex, egress, SL_TC_HANDLE, SL_TC_PRIO, entry_fd,
+						SL_TC_PROG);
 	}
 	free_names(cur, ncur);
 	return err;
@@ -440,7 +454,8 @@ int attach_list(const struct chain_paths *p, struct attach_info **out, size_t *n
 		snprintf(ai->ifname, sizeof(ai->ifname), "%s", split);
 		if (tc) {
 			ai->ifindex = tc_rec_ifindex(p, base);
-			ai->prog_id = ai->ifindex ? tc_query(ai->ifindex, name_is_egress(base)) : 0;
+			ai->prog_id = ai->ifindex ? attach_tc_query(ai->ifindex, name_is_egress(base),
+								    SL_TC_HANDLE, SL_TC_PRIO) : 0;
 			continue;
 		}
 		{

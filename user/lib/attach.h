@@ -17,6 +17,9 @@
  * with a handle of its own. */
 #define SL_TC_HANDLE 0x51c
 #define SL_TC_PRIO 1
+/* The name of the program that may be replaced at SL_TC_HANDLE: a chain's
+ * entry (bpf/entry.bpf.c), ours or one that a killed run left behind. */
+#define SL_TC_PROG "sl_entry"
 
 struct attach_info {
 	char pin_name[64];	/* link_<ifname>_<hook> or tc:<ifname>_<hook> */
@@ -44,6 +47,26 @@ void attach_unpin(const struct chain_paths *p, char **names, size_t n);
 int attach_detach_all(const struct chain_paths *p);
 /* Point every TC attach point at entry_fd (one netlink replace each). */
 int attach_repoint_tc(const struct chain_paths *p, int entry_fd);
+
+/* One cls_bpf filter on a clsact hook, at (ifindex, ingress or egress,
+ * handle, priority); sluice's chains use SL_TC_*, sluice-cni's pod
+ * datapath POD_TC_* (shared/cni.h). */
+
+/* The id of the program at the filter; 0 when there is none or it cannot
+ * be read. */
+uint32_t attach_tc_query(int ifindex, bool egress, uint32_t handle, uint32_t prio);
+/* Put prog_fd at the filter: the clsact qdisc created if missing, the
+ * filter created, or replaced in one netlink operation. owner names the
+ * program that may be replaced there (-EBUSY for any other); NULL
+ * replaces whatever is there. 0 or a negative errno. */
+int attach_tc_replace(int ifindex, bool egress, uint32_t handle, uint32_t prio, int prog_fd,
+		      const char *owner);
+/* Remove the filter; one already gone (no filter, no clsact qdisc, no
+ * device) is 0. Otherwise a negative errno. */
+int attach_tc_delete(int ifindex, bool egress, uint32_t handle, uint32_t prio);
+/* Program id is loaded and its name is name. */
+bool attach_prog_named(uint32_t id, const char *name);
+
 /* A spec's attach list as JSON (for the history) and back. */
 cJSON *attach_to_json(const struct spec *s);
 int attach_from_json(const cJSON *arr, struct spec_attach **out, size_t *n);

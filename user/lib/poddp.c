@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <openssl/evp.h>
+#include "attach.h"
 #include "poddp.h"
 #include "pin.h"
 #include "pod.skel.h"
@@ -130,55 +131,19 @@ int poddp_stats_get(const char *pin_root)
 	return pin_get(dir, "pod_stats");
 }
 
-static void tc_init(struct bpf_tc_hook *h, struct bpf_tc_opts *o, int ifindex)
+uint32_t poddp_tc_prog(int ifindex)
 {
-	memset(h, 0, sizeof(*h));
-	h->sz = sizeof(*h);
-	h->ifindex = ifindex;
-	h->attach_point = BPF_TC_INGRESS;
-	memset(o, 0, sizeof(*o));
-	o->sz = sizeof(*o);
-	o->handle = POD_TC_HANDLE;
-	o->priority = POD_TC_PRIO;
+	return attach_tc_query(ifindex, false, POD_TC_HANDLE, POD_TC_PRIO);
 }
 
-unsigned int poddp_tc_prog(int ifindex)
-{
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	int err;
-
-	tc_init(&h, &o, ifindex);
-	err = bpf_tc_query(&h, &o);
-	libbpf_set_print(old);
-	return err ? 0 : o.prog_id;
-}
-
+/* No owner check: whatever sits at POD_TC_HANDLE is replaced, an earlier
+ * build's sl_pod included. */
 int poddp_tc_attach(int ifindex, int prog_fd)
 {
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-	int err;
-
-	tc_init(&h, &o, ifindex);
-	err = bpf_tc_hook_create(&h);
-	libbpf_set_print(old);
-	if (err && err != -EEXIST)
-		return err;
-	o.prog_fd = prog_fd;
-	o.flags = poddp_tc_prog(ifindex) ? BPF_TC_F_REPLACE : 0;
-	return bpf_tc_attach(&h, &o);
+	return attach_tc_replace(ifindex, false, POD_TC_HANDLE, POD_TC_PRIO, prog_fd, NULL);
 }
 
-void poddp_tc_detach(int ifindex)
+int poddp_tc_detach(int ifindex)
 {
-	libbpf_print_fn_t old = libbpf_set_print(NULL);
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts o;
-
-	tc_init(&h, &o, ifindex);
-	bpf_tc_detach(&h, &o);
-	libbpf_set_print(old);
+	return attach_tc_delete(ifindex, false, POD_TC_HANDLE, POD_TC_PRIO);
 }

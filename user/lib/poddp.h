@@ -9,7 +9,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "shared/cni.h"
+
+/* The pod datapath program's name (bpf/pod.bpf.c). */
+#define POD_TC_PROG "sl_pod"
 
 /* Load the program. ep_fd: the endpoints map to use (-1: a map of its
  * own, for tests); stats_fd likewise. *prog_fd and *stats_out (may be
@@ -24,9 +28,11 @@ int poddp_pin_name(char *name, size_t len);
 int poddp_get(const char *pin_root, int ep_fd, bool create);
 /* The pinned counters, or a negative errno. */
 int poddp_stats_get(const char *pin_root);
-/* The program at the pod datapath's TC handle on ifindex ingress, 0 if none. */
-unsigned int poddp_tc_prog(int ifindex);
+/* The pod datapath's filter at TC ingress of ifindex (attach_tc_* at
+ * POD_TC_HANDLE, POD_TC_PRIO): the program id there (0 if none), attach or
+ * replace, detach (0 when already gone). */
+uint32_t poddp_tc_prog(int ifindex);
 int poddp_tc_attach(int ifindex, int prog_fd);
-void poddp_tc_detach(int ifindex);
+int poddp_tc_detach(int ifindex);
 
 #endif
