@@ -5,7 +5,8 @@
  * destination port class; most selective first, stopping early once a list
  * is short), scan the shortest candidate list (its first atom inline, for
  * IPv4 usually from the address tail's group, the rest with bpf_loop),
- * checking every field of each atom exactly, then count and decide.
+ * checking every field of each atom exactly, then count (through the CPU's
+ * batch of deferred counts) and decide.
  * Non-IP packets go on untouched.
  */
 #include "stage.h"
@@ -121,18 +122,14 @@ int fw_stage(SL_CTX *ctx)
 		s.ports = FW_PORTS_NONE;
 
 	len = meta->family == 4 ? fw_pick(&s, 0, &first) : fw_pick(&s, 1, &first);
-	/* Load the counter line the list's first atom will likely update
-	 * now, beside the atom, rather than after it (shared/fw.h, hints). */
-	fw_touch(&s);
 	if (len > FW_MAX_SCAN) {
 		s.res = FW_RES_ERROR;
 	} else if (len) {
 		/* The first atom inline: usually the list's only one (or the
-		 * one that decides), and its load then issues beside the
-		 * counter's with no call in between. A BPF-to-BPF call is
-		 * not cheap: its return goes through the kernel's return
-		 * thunk where return-stack mitigations are on (SRSO "safe
-		 * RET" on the AMD bench machine). For IPv4 it is usually
+		 * one that decides), checked with no call in between. A
+		 * BPF-to-BPF call is not cheap: its return goes through the
+		 * kernel's return thunk where return-stack mitigations are on
+		 * (SRSO "safe RET" on the AMD bench machine). For IPv4 it is usually
 		 * the tail group's copy (first), on the tail's page, not
 		 * the one in fw_cand4. The rest, in order, through the
 		 * callback. */
@@ -147,8 +144,10 @@ int fw_stage(SL_CTX *ctx)
 	}
 
 	switch (s.res) {
+	/* Counted through the CPU's batch: the counter's cache miss is then
+	 * not the packet's last dependent access (shared/fw.h). */
 	case FW_RES_MATCH:
-		fw_count(s.counter, s.pkt_len);
+		fw_count_deferred(s.counter, s.pkt_len);
 		trace = s.rule + 1;
 		if (s.deny)
 			reason = SL_DROP_FW_DENY;
@@ -158,7 +157,7 @@ int fw_stage(SL_CTX *ctx)
 		reason = SL_DROP_FRAG_NO_PORTS;
 		break;
 	case FW_RES_NONE:
-		fw_count(fw_cfg.default_counter, s.pkt_len);
+		fw_count_deferred(fw_cfg.default_counter, s.pkt_len);
 		if (fw_cfg.default_action != FW_ACT_ALLOW)
 			reason = SL_DROP_FW_DEFAULT_DENY;
 		break;

@@ -34,18 +34,7 @@ struct fw_scan {
 	__u32 hint;		  /* counter slot the list's first atom likely
 				   * updates (0: none) */
 	__u8 v6;		  /* the packet is IPv6 */
-	__u64 touched;		  /* what the early load read (unused) */
 };
-
-/* Start loading the hinted counter's cache line (the value is kept in s,
- * which bpf_loop's callback can see, so the load stays). */
-static __always_inline void fw_touch(struct fw_scan *s)
-{
-	struct sl_counter *c = fw_counter_of(s->hint);
-
-	if (c)
-		s->touched = c->packets;
-}
 
 /* The part of an atom after its addresses and protocol matched: the L4
  * check, audit counting, and the decision. 1 stops the loop. */

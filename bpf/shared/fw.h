@@ -250,6 +250,30 @@ _Static_assert(sizeof(struct fw_rule_id) == FW_RULE_ID_LEN, "fw_rule_id ABI");
  * so the counters survive them; slot 0 is never used. */
 #define FW_COUNTER_SLOTS (3 * 100000 + 1024)
 
+/* Deferred counting (docs/firewall.md, "Counters"). At 100k rules a
+ * counter update is a cache miss that nothing else overlaps: the packet's
+ * last dependent access. The firewall stage therefore appends (slot, bytes)
+ * to its CPU's batch and, when the batch is full, folds all FW_DEFER_LEN
+ * into their counters at once, where the misses overlap one another.
+ *
+ * The batch lives in fw_counters itself, in FW_DEFER_ELEMS elements at
+ * FW_DEFER_BASE of each CPU's part, so that it is shared by every
+ * generation like the counters (nothing pending is lost at a commit) and
+ * read through the same mapping: element 0 holds the fold sequence in
+ * .packets (odd while a fold runs) and the count of pending entries in
+ * .bytes; elements 1.. hold the entries two per element (.packets, then
+ * .bytes), each slot << 32 | bytes. Slots from FW_DEFER_BASE up are never
+ * given to a rule. Readers add the pending entries (user/lib/fw_counters.c
+ * says why a concurrent read never counts one twice). */
+#define FW_DEFER_LEN 16
+#define FW_DEFER_ELEMS (1 + FW_DEFER_LEN / 2)
+/* 64-byte aligned (the part's stride is a multiple of 4 elements) */
+#define FW_DEFER_BASE (FW_COUNTER_SLOTS - 12)
+/* Slots a rule may have: 1 .. FW_RULE_SLOTS - 1. */
+#define FW_RULE_SLOTS FW_DEFER_BASE
+_Static_assert(FW_COUNTER_SLOTS % 4 == 0 && FW_DEFER_BASE % 4 == 0 && FW_DEFER_LEN % 2 == 0 &&
+	       FW_DEFER_BASE + FW_DEFER_ELEMS <= FW_COUNTER_SLOTS, "fw_counters batch layout");
+
 /* Cap on atoms scanned per packet: a safety net for the verifier and the
  * CPU. The compiler rejects specs whose worst candidate scan is above it;
  * the stage drops with FW_SCAN_LIMIT if it ever gets there. */

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "fw_run.h"
+#include "fw_counters.h"
 
 #define META_STRIDE ((sizeof(struct sl_meta) + 7) & ~7ul)
 
@@ -71,6 +72,20 @@ static int zero_slot(struct fw_rig *r, uint32_t slot)
 	return 0;
 }
 
+static int drop_pending(struct fw_rig *r)
+{
+	struct sl_counter empty = {};
+	uint32_t k;
+	int cpu;
+
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		k = (uint32_t)cpu * FW_COUNTER_SLOTS + FW_DEFER_BASE;
+		if (bpf_map_update_elem(r->sh.fw_counters_fd, &k, &empty, 0))
+			return -errno;
+	}
+	return 0;
+}
+
 int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log)
 {
 	size_t i;
@@ -79,8 +94,14 @@ int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log)
 	stage_obj_destroy(&r->so);
 	/* Fresh slots for every image, wrapping before the end of the map. */
 	r->slot0 += (uint32_t)r->nrules + 1;
-	if (r->slot0 + img->nrules + 1 >= FW_COUNTER_SLOTS)
+	if (r->slot0 + img->nrules + 1 >= FW_RULE_SLOTS) {
 		r->slot0 = 1;
+		/* An old image's pending counts would fold into the new
+		 * image's slots: drop them (nothing runs the stage now). */
+		err = drop_pending(r);
+		if (err)
+			return err;
+	}
 	r->nrules = img->nrules;
 	for (i = 0; i < img->nrules; i++)
 		img->rules[i].counter = fw_rig_rule_slot(r, i);
@@ -149,17 +170,15 @@ int fw_rig_run(struct fw_rig *r, const struct fw_ref_pkt *p, struct sl_meta *met
 int fw_rig_counter(struct fw_rig *r, uint32_t slot, uint64_t *packets, uint64_t *bytes)
 {
 	struct sl_counter c;
-	uint32_t k;
-	int cpu;
+	int err;
 
 	*packets = *bytes = 0;
-	for (cpu = 0; cpu < r->ncpus; cpu++) {
-		k = (uint32_t)cpu * FW_COUNTER_SLOTS + slot;
-		if (bpf_map_lookup_elem(r->sh.fw_counters_fd, &k, &c))
-			return -errno;
-		*packets += c.packets;
-		*bytes += c.bytes;
-	}
+	/* through the library: the stage's pending counts included */
+	err = fw_counters_get(r->sh.fw_counters_fd, slot, &c);
+	if (err)
+		return err;
+	*packets = c.packets;
+	*bytes = c.bytes;
 	return 0;
 }
 

@@ -88,7 +88,7 @@ static uint32_t next_gen(const struct chain *c)
 /* Counter slots ------------------------------------------------------- */
 
 struct slot_alloc {
-	uint8_t *used;		/* FW_COUNTER_SLOTS bytes */
+	uint8_t *used;		/* FW_RULE_SLOTS bytes */
 	uint32_t cursor;
 	struct strmap old;	/* "function/rule id" -> slot, live then prev */
 };
@@ -110,7 +110,7 @@ static int slots_load(struct slot_alloc *sa, const cJSON *counters)
 	cJSON_ArrayForEach(fn, counters) {
 		cJSON_ArrayForEach(r, fn) {
 			if (!cJSON_IsNumber(r) || r->valuedouble <= 0 ||
-			    r->valuedouble >= FW_COUNTER_SLOTS ||
+			    r->valuedouble >= FW_RULE_SLOTS ||
 			    slot_key(key, sizeof(key), fn->string, r->string))
 				continue;
 			sa->used[(uint32_t)r->valuedouble] = 1;
@@ -129,9 +129,9 @@ static int slot_get(struct slot_alloc *sa, struct gen_build *b, cJSON *fn_obj,
 	uint32_t s;
 
 	if (slot_key(key, sizeof(key), fn, id) || strmap_get(&sa->old, key, &s)) {
-		while (sa->cursor < FW_COUNTER_SLOTS && sa->used[sa->cursor])
+		while (sa->cursor < FW_RULE_SLOTS && sa->used[sa->cursor])
 			sa->cursor++;
-		if (sa->cursor >= FW_COUNTER_SLOTS)
+		if (sa->cursor >= FW_RULE_SLOTS)
 			return -ENOSPC;
 		s = sa->cursor;
 		sa->used[s] = 1;
@@ -159,7 +159,7 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 
 	for (i = 0; i < s->nfns; i++)
 		total += ncounters(b, s, i);
-	sa.used = calloc(FW_COUNTER_SLOTS, 1);
+	sa.used = calloc(FW_RULE_SLOTS, 1);
 	b->new_slots = calloc(total + 1, sizeof(uint32_t));
 	b->counters = cJSON_CreateObject();
 	if (!sa.used || !b->new_slots || !b->counters || strmap_init(&sa.old, 2 * total)) {
@@ -172,6 +172,11 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 		err = slots_load(&sa, h);
 		cJSON_Delete(h);
 	}
+	/* A slot that an older generation left a count pending for (in an
+	 * idle CPU's batch) is not free yet: the count would land on the
+	 * rule that got it. */
+	if (!err && c->sh.fw_counters_fd >= 0)
+		err = fw_counters_pending(c->sh.fw_counters_fd, sa.used);
 	for (i = 0; i < s->nfns && !err; i++) {
 		const struct spec_function *fn = &s->fns[i];
 		size_t n = ncounters(b, s, i);
@@ -192,7 +197,7 @@ static int slots_assign(struct chain *c, const struct spec *s, struct gen_build 
 	if (err == -ENOSPC)
 		errs_add(errs, "spec.functions",
 			 "no free counter slots: the live, previous and new generations together need more than %u",
-			 FW_COUNTER_SLOTS - 1);
+			 FW_RULE_SLOTS - 1);
 out:
 	strmap_free(&sa.old);
 	free(sa.used);

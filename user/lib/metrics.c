@@ -154,7 +154,7 @@ out:
 static uint64_t counter_slots_used(const struct chain *c)
 {
 	uint32_t gens[2] = { c->live, c->prev };
-	uint8_t *used = calloc(FW_COUNTER_SLOTS, 1);
+	uint8_t *used = calloc(FW_RULE_SLOTS, 1);
 	const cJSON *fn, *r;
 	uint64_t n = 0;
 	cJSON *h;
@@ -170,7 +170,7 @@ static uint64_t counter_slots_used(const struct chain *c)
 				uint32_t s;
 
 				if (!cJSON_IsNumber(r) || r->valuedouble < 0 ||
-				    r->valuedouble >= FW_COUNTER_SLOTS)
+				    r->valuedouble >= FW_RULE_SLOTS)
 					continue;
 				s = (uint32_t)r->valuedouble;
 				n += !used[s];
@@ -210,8 +210,8 @@ static int map_usage(const struct chain *c, int fd, const char *name, uint32_t g
 		for (k = 0; k < info.max_entries && k < 4096; k++)
 			m->entries += !bpf_map_lookup_elem(fd, &k, &v);
 	} else if (!strcmp(name, "fw_counters")) {
-		/* one part per CPU: the capacity is the slots */
-		m->max_entries = FW_COUNTER_SLOTS;
+		/* one part per CPU: the capacity is the rule slots */
+		m->max_entries = FW_RULE_SLOTS - 1;
 		m->entries = counter_slots_used(c);
 	} else {
 		m->entries = info.max_entries;
