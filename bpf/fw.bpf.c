@@ -19,7 +19,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * class. Keeps it in s->off (its inline first atom in *first) and *best
  * when it is no longer than *best. */
 static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
-				    __u32 hint, const struct fw_atom4 *inl,
+				    const struct fw_atom4 *inl,
 				    const struct fw_atom4 **first, __u32 base,
 				    void *bkt_map)
 {
@@ -40,7 +40,6 @@ static __always_inline void fw_take(struct fw_scan *s, __u32 *best, __u32 leaf,
 	if (len <= *best) {
 		*best = len;
 		s->off = off;
-		s->hint = hint;
 		*first = inl;
 	}
 }
@@ -55,7 +54,7 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6,
 				     const struct fw_atom4 **first)
 {
 	const volatile struct fw_fam_cfg *fc = v6 ? &fw_cfg.f6 : &fw_cfg.f4;
-	__u32 best = fc->natoms, leaf, hint, i;
+	__u32 best = fc->natoms, leaf, i;
 	const struct fw_atom4 *inl;
 	const __u32 *a;
 	long r;
@@ -68,7 +67,6 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6,
 
 		if (f == FW_IDX_NONE || best <= fc->scan_good)
 			break;
-		hint = 0;
 		inl = NULL;
 		if (f == FW_IDX_PORT) {
 			if (s->ports != FW_PORTS_KNOWN)
@@ -78,13 +76,12 @@ static __always_inline __u32 fw_pick(struct fw_scan *s, const int v6,
 			a = f == FW_IDX_SRC ? s->saddr : s->daddr;
 			r = fw_lpm6_class(f, a[0], a[1], a[2], a[3]);
 			leaf = r < 0 ? FW_CLS_NONE : (__u32)r;
-			hint = r < 0 ? 0 : (__u32)(r >> 32);
 		} else {
-			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0], &hint, &inl)
-					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0], &hint, &inl);
+			leaf = f == FW_IDX_SRC ? fw_lpm4_class(FW_LPM4_SRC_ROOT, s->saddr[0], &inl)
+					       : fw_lpm4_class(FW_LPM4_DST_ROOT, s->daddr[0], &inl);
 		}
 		if (leaf != FW_CLS_NONE)
-			fw_take(s, &best, leaf, hint, inl, first, fc->base[f],
+			fw_take(s, &best, leaf, inl, first, fc->base[f],
 				v6 ? (void *)&fw_bkt6 : (void *)&fw_bkt4);
 	}
 	return best;

@@ -96,14 +96,13 @@ static __always_inline const struct fw_atom4 *fw_lpm4_inline(const struct fw_lpm
  * the slot that will match is usually predicted, so the core fetches that
  * atom's line beside the tail's anyway, and touching both atom lines
  * measured slower than touching none (docs/benchmarks.md). */
-static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a, __u32 *hint,
+static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a,
 					   const struct fw_atom4 **first)
 {
 	struct fw_lpm4_tail *t;
 	__u32 v, k;
 	int i;
 
-	*hint = 0;
 	*first = NULL;
 	if (fw_lpm4_entry(root + (a >> 16), &v))
 		return FW_CLS_NONE;
@@ -125,12 +124,10 @@ static __always_inline __u32 fw_lpm4_class(__u32 root, __u32 a, __u32 *hint,
 #pragma unroll
 	for (i = 0; i < FW_LPM4_TAIL_PFX; i++) {
 		if ((a & fw_mask(t->plen[i])) == t->addr[i]) {
-			*hint = t->hint[i];
 			*first = fw_lpm4_inline(t, k, i);
 			return t->leaf[i];
 		}
 	}
-	*hint = t->fallback_hint;
 	return t->fallback;
 }
 
@@ -160,9 +157,7 @@ static __always_inline int fw_lpm6_in(const struct fw_lpm6_tail *t, int i, __u32
  * than FW_LPM6_TAIL_PFX longer prefixes, then a tail: its prefixes longest
  * first, else the range's best shorter prefix. Each level's shift is a
  * constant. A global function: verified once for both fields. The address
- * is in host order. Returns the leaf, with the tail's counter hint in the
- * upper 32 bits (a global function returns one scalar), or -1 on an
- * inconsistent image. */
+ * is in host order. Returns the leaf, or -1 on an inconsistent image. */
 __noinline long fw_lpm6_class(__u32 field, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
 {
 	struct fw_lpm6_tail *t;
@@ -194,10 +189,10 @@ walked:
 	if (!t)
 		return -1;
 	if (fw_lpm6_in(t, 0, a0, a1, a2, a3))
-		return (long)t->hint[0] << 32 | t->leaf[0];
+		return t->leaf[0];
 	if (fw_lpm6_in(t, 1, a0, a1, a2, a3))
-		return (long)t->hint[1] << 32 | t->leaf[1];
-	return (long)t->fallback_hint << 32 | t->fallback;
+		return t->leaf[1];
+	return t->fallback;
 }
 
 static __always_inline __u32 fw_port_class(__u16 port)

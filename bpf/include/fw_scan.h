@@ -31,8 +31,6 @@ struct fw_scan {
 	__u8 deny;		  /* out: the deciding rule denies */
 	__u8 res;		  /* out: FW_RES_* */
 	__u8 ct_state;		  /* sl_meta.ct_state */
-	__u32 hint;		  /* counter slot the list's first atom likely
-				   * updates (0: none) */
 	__u8 v6;		  /* the packet is IPv6 */
 };
 

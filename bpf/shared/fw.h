@@ -57,15 +57,6 @@ struct fw_lpm4_node {
 				       * table entry of the first run */
 };
 
-/* Counter hints: a tail's hint[i] (fallback_hint) is the fw_counters slot
- * of the first atom of the list leaf[i] (fallback) names, 0 for none. The
- * stage loads that counter's cache line as soon as it has the tail, in
- * parallel with the atom, instead of after it (the slot is in the atom):
- * when that atom decides, as it usually does, the update finds the line
- * in the cache. Only a hint: the count always goes to the deciding atom's
- * slot. The compiler writes the rule index + 1; the loader stamps the slot
- * (the generation assigns slots after compiling). */
-
 /* fw_atom*.flags */
 #define FW_ATOM_L4 0x01	   /* constrains ports or ICMP type/code */
 #define FW_ATOM_AUDIT 0x02 /* the rule is in audit mode: count, never decide */
@@ -109,9 +100,7 @@ _Static_assert(sizeof(struct fw_atom4) == 32, "fw_atom4 ABI");
 struct fw_lpm4_tail {
 	__u32 addr[FW_LPM4_TAIL_PFX]; /* host order, masked to plen */
 	__u32 leaf[FW_LPM4_TAIL_PFX];
-	__u32 hint[FW_LPM4_TAIL_PFX]; /* see FW_LPM_HINT */
 	__u32 fallback;
-	__u32 fallback_hint;
 	__u8 plen[FW_LPM4_TAIL_PFX];
 	__u8 inl;		      /* bit i: atom i of the group is the
 				       * first atom of leaf[i]'s list */
@@ -175,9 +164,7 @@ _Static_assert(sizeof(struct fw_chunk) == 1024, "fw_chunk ABI");
 struct fw_lpm6_tail {
 	__u32 addr[FW_LPM6_TAIL_PFX][4]; /* host-order words, masked to plen */
 	__u32 leaf[FW_LPM6_TAIL_PFX];
-	__u32 hint[FW_LPM6_TAIL_PFX];	 /* see FW_LPM_HINT */
 	__u32 fallback;			 /* leaf when no prefix matches */
-	__u32 fallback_hint;
 	__u8 plen[FW_LPM6_TAIL_PFX];	 /* unused slot: 0 with leaf = fallback */
 	__u8 pad[6];
 };

@@ -534,7 +534,7 @@ static size_t cand_atom(const struct fw_image *img, int f, uint32_t e)
 
 /* What the address index's lookup returns for each class: its list inline
  * when short enough for a leaf (no bucket lookup then), else the class;
- * the counter hint and (IPv4) the first atom of the list. */
+ * and (IPv4) the first atom of the list. */
 static int leaves(const struct fw_fam *fams, const struct fw_image *img, struct fw_leaves lv[2])
 {
 	int f, x;
@@ -548,23 +548,18 @@ static int leaves(const struct fw_fam *fams, const struct fw_image *img, struct 
 			size_t c, a, n = fams[f].f[x].n + 1;
 
 			lv[f].leaf[x] = malloc(n * sizeof(*lv[f].leaf[x]));
-			lv[f].hint[x] = calloc(n, sizeof(*lv[f].hint[x]));
 			if (!f)
 				lv[f].first4[x] = calloc(n, sizeof(*lv[f].first4[x]));
-			if (!lv[f].leaf[x] || !lv[f].hint[x] || (!f && !lv[f].first4[x]))
+			if (!lv[f].leaf[x] || (!f && !lv[f].first4[x]))
 				return -ENOMEM;
 			for (c = 0; c < n; c++) {
 				const struct fw_bucket *b = &bkt[fc->base[x] + c];
 
 				lv[f].leaf[x][c] = (uint32_t)c;
-				if (l->indexed && b->len) {
+				if (!f && l->indexed && b->len) {
 					a = cand_atom(img, f, b->off);
-					if (a != SIZE_MAX) {
-						lv[f].hint[x][c] = (f ? img->atoms6[a].rule
-								      : img->atoms4[a].rule) + 1;
-						if (!f)
-							lv[f].first4[x][c] = &img->atoms4[a];
-					}
+					if (a != SIZE_MAX)
+						lv[f].first4[x][c] = &img->atoms4[a];
 				}
 				if (l->indexed && b->len <= FW_LIST_MAX_LEN &&
 				    b->off <= FW_LIST_MAX_OFF)
@@ -740,7 +735,6 @@ out:
 		fam_free(&fams[f]);
 		for (x = 0; x < 2; x++) {
 			free(lv[f].leaf[x]);
-			free(lv[f].hint[x]);
 			free(lv[f].first4[x]);
 		}
 	}

@@ -111,8 +111,6 @@ size_t fw_lpm4_chunks(const struct fw_fam *fam);
  * (FW_FIELD_*) and class. */
 struct fw_leaves {
 	uint32_t *leaf[2];		   /* FW_LPM_LIST or the class */
-	uint32_t *hint[2];		   /* counter hint of the list: rule + 1,
-					    * 0: none (shared/fw.h) */
 	const struct fw_atom4 **first4[2]; /* IPv4: the list's first atom (its
 					    * counter not stamped), NULL: empty */
 };

@@ -37,7 +37,6 @@ struct b6 {
 	size_t ntails, tcap;
 	const struct fw_field *f;
 	const uint32_t *leaf; /* per class */
-	const uint32_t *hint; /* per class: counter hint (rule + 1, 0: none) */
 	const struct fw_atom4 *const *first4; /* per class: first atom or NULL */
 	bool v4;	      /* IPv4 tails */
 	size_t tail_max;      /* prefixes a tail takes */
@@ -83,7 +82,6 @@ static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 	size_t i, j, n = hi - lo;
 
 	t->fallback = b->leaf[fb];
-	t->fallback_hint = b->hint[fb];
 	for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
 		cls[j] = fb; /* plen 0: matches, gives the fallback */
 	/* longest first (insertion sort: stable, at most 4) */
@@ -103,7 +101,6 @@ static void tail4(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 		const struct fw_atom4 *a = b->first4 ? b->first4[cls[j]] : NULL;
 
 		t->leaf[j] = b->leaf[cls[j]];
-		t->hint[j] = b->hint[cls[j]];
 		if (a) {
 			g[1 + j / 2].atom[j % 2] = *a;
 			t->inl |= 1u << j;
@@ -119,17 +116,13 @@ static void tail6(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 	int w;
 
 	t->fallback = b->leaf[fb];
-	t->fallback_hint = b->hint[fb];
-	for (j = 0; j < FW_LPM6_TAIL_PFX; j++) {
+	for (j = 0; j < FW_LPM6_TAIL_PFX; j++)
 		t->leaf[j] = t->fallback; /* plen 0: matches, gives the fallback */
-		t->hint[j] = t->fallback_hint;
-	}
 	for (i = lo, j = 0; i < hi; i++, j++) {
 		const struct fw_pfx *p = &b->f->pfx[i];
 
 		t->plen[j] = p->plen;
 		t->leaf[j] = b->leaf[i + 1];
-		t->hint[j] = b->hint[i + 1];
 		for (w = 0; w < 4; w++)
 			t->addr[j][w] = (uint32_t)(p->addr >> (96 - 32 * w));
 	}
@@ -146,8 +139,6 @@ static void tail6(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 		t->plen[1] = s.plen[0];
 		t->leaf[0] = s.leaf[1];
 		t->leaf[1] = s.leaf[0];
-		t->hint[0] = s.hint[1];
-		t->hint[1] = s.hint[0];
 	}
 }
 
@@ -289,7 +280,6 @@ int fw_lpm_build(const struct fw_fam *fam, const struct fw_leaves *lv, size_t ma
 
 		b.f = f;
 		b.leaf = lv->leaf[field];
-		b.hint = lv->hint[field];
 		b.first4 = b.v4 ? lv->first4[field] : NULL;
 		/* Root classes: prefixes up to /16 expanded, parents first. */
 		for (k = 0; k < FW_LPM4_ROOT_SIZE; k++)

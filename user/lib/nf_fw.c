@@ -87,15 +87,15 @@ static int fill_mmap(struct bpf_map *map, const void *data, size_t n)
 	return 0;
 }
 
-/* Map fw_cand: the atoms with each rule's counter slot stamped in (the
- * slots are given after compiling, by the generation), then the lists as
- * copies of them. Written once, straight into the mapping. */
 /* The counter slot of rule r (0 when r is not a rule of the image). */
 static uint32_t rule_slot(const struct fw_image *img, uint32_t r)
 {
 	return r < img->nrules ? img->rules[r].counter : 0;
 }
 
+/* Map fw_cand: the atoms with each rule's counter slot stamped in (the
+ * slots are given after compiling, by the generation), then the lists as
+ * copies of them. Written once, straight into the mapping. */
 #define FILL_CAND(T, m, atoms, natoms, cand, ncand, img)                       \
 	do {                                                                   \
 		T *m_ = (T *)(m);                                              \
@@ -130,15 +130,9 @@ static int fill_cand(struct bpf_map *map, const struct fw_image *img, int family
 	return 0;
 }
 
-/* A counter hint (rule + 1, shared/fw.h) as the rule's counter slot. */
-static uint32_t hint_slot(const struct fw_image *img, uint32_t h)
-{
-	return h ? rule_slot(img, h - 1) : 0;
-}
-
-/* An address table, with the counter hints of its tails and the counter
- * slots of the IPv4 tails' inline atoms stamped from fw_rules (the
- * generation assigns slots after compiling). */
+/* An address table, with the counter slots of the IPv4 tails' inline
+ * atoms stamped from fw_rules (the generation assigns slots after
+ * compiling). */
 static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 {
 	const struct fw_lpm_table *lt = family == 4 ? &img->lpm4 : &img->lpm6;
@@ -155,30 +149,15 @@ static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 		return -EINVAL;
 	}
 	memcpy(m, lt->t, n * 64);
-	for (i = 0; i < lt->ntails; i++) {
-		if (lt->tails[i] >= n)
+	for (i = 0; family == 4 && i < lt->ntails; i++) {
+		union fw_lpm4_elem *g = &((union fw_lpm4_elem *)m)[lt->tails[i]];
+
+		if (lt->tails[i] + FW_LPM4_TAIL_ELEMS > n)
 			continue;
-		if (family == 4) {
-			union fw_lpm4_elem *g = &((union fw_lpm4_elem *)m)[lt->tails[i]];
-			struct fw_lpm4_tail *t = &g->tail;
-
-			if (lt->tails[i] + FW_LPM4_TAIL_ELEMS > n)
-				continue;
-			for (j = 0; j < FW_LPM4_TAIL_PFX; j++) {
-				struct fw_atom4 *a = &g[1 + j / 2].atom[j % 2];
-
-				t->hint[j] = hint_slot(img, t->hint[j]);
-				if (t->inl & (1u << j))
-					a->counter = rule_slot(img, a->rule);
-			}
-			t->fallback_hint = hint_slot(img, t->fallback_hint);
-		} else {
-			struct fw_lpm6_tail *t = &((union fw_lpm6_elem *)m)[lt->tails[i]].tail;
-
-			for (j = 0; j < FW_LPM6_TAIL_PFX; j++)
-				t->hint[j] = hint_slot(img, t->hint[j]);
-			t->fallback_hint = hint_slot(img, t->fallback_hint);
-		}
+		for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
+			if (g->tail.inl & (1u << j))
+				g[1 + j / 2].atom[j % 2].counter =
+					rule_slot(img, g[1 + j / 2].atom[j % 2].rule);
 	}
 	munmap(m, len);
 	return 0;
