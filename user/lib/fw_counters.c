@@ -2,9 +2,11 @@
 /* Reading and zeroing the chain's fw_counters through one shared mapping:
  * a batched lookup of ncpus x 301 024 elements would copy them one by one. */
 #include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
@@ -21,23 +23,34 @@ long fw_counters_entries(void)
 	return (long)ncpu * FW_COUNTER_SLOTS;
 }
 
-/* The whole map, mapped; *ncpu: CPUs it holds. */
-static struct sl_counter *map_all(int fd, int prot, int *ncpu, size_t *len)
+/* CPUs the map holds, after checking it has the layout this code knows;
+ * a negative errno otherwise. */
+static int map_ncpu(int fd)
 {
 	struct bpf_map_info info = {};
 	uint32_t ilen = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(struct sl_counter) ||
+	    info.max_entries < FW_COUNTER_SLOTS || info.max_entries % FW_COUNTER_SLOTS)
+		return -EINVAL;
+	return (int)(info.max_entries / FW_COUNTER_SLOTS);
+}
+
+/* The whole map, mapped; *ncpu: CPUs it holds. */
+static struct sl_counter *map_all(int fd, int prot, int *ncpu, size_t *len)
+{
 	long page = sysconf(_SC_PAGESIZE);
 	void *p;
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
-		return NULL;
-	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(struct sl_counter) ||
-	    info.max_entries < FW_COUNTER_SLOTS || info.max_entries % FW_COUNTER_SLOTS) {
-		errno = EINVAL; /* not the layout this code knows */
+	*ncpu = map_ncpu(fd);
+	if (*ncpu < 0) {
+		errno = -*ncpu;
 		return NULL;
 	}
-	*ncpu = (int)(info.max_entries / FW_COUNTER_SLOTS);
-	*len = ((size_t)info.max_entries * sizeof(struct sl_counter) + page - 1) & ~(size_t)(page - 1);
+	*len = ((size_t)*ncpu * FW_COUNTER_SLOTS * sizeof(struct sl_counter) + page - 1) &
+	       ~(size_t)(page - 1);
 	p = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -59,7 +72,8 @@ static struct sl_counter *map_all(int fd, int prot, int *ncpu, size_t *len)
  * The ordering rests on the loads below being ordered (acquire, and x86
  * keeps loads in order) and on the firewall's stores being ordered (x86
  * keeps stores in order; bpf/include/fw_counters.h). */
-#define BATCH_TRIES 10000
+#define BATCH_SPINS 100	       /* tries before yielding the CPU */
+#define BATCH_WAIT_NS 1000000000LL /* a fold takes ns: give up after 1 s */
 
 struct batch {
 	uint32_t n;
@@ -68,17 +82,30 @@ struct batch {
 	struct sl_counter at[FW_DEFER_LEN]; /* slot's counter at the take */
 };
 
+/* One CPU's part: through the whole map's mapping (a full read), or by
+ * lookups of the few elements needed (one slot: mapping the map populates
+ * every page of it, ncpus x 1 176, for a handful of reads). */
+struct part {
+	const struct sl_counter *mem; /* this CPU's part, or NULL: lookups */
+	int fd;
+	uint32_t cpu;
+};
+
 static __u64 load_once(const __u64 *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-/* Entry i of a part's batch (two per element, .packets first). */
-static uint64_t batch_entry(const struct sl_counter *part, uint32_t i)
+static int elem_read(const struct part *pt, uint32_t e, struct sl_counter *out)
 {
-	const struct sl_counter *e = &part[FW_DEFER_BASE + 1 + i / 2];
+	uint32_t k = pt->cpu * FW_COUNTER_SLOTS + e;
 
-	return load_once(i & 1 ? &e->bytes : &e->packets);
+	if (pt->mem) {
+		out->packets = load_once(&pt->mem[e].packets);
+		out->bytes = load_once(&pt->mem[e].bytes);
+		return 0;
+	}
+	return bpf_map_lookup_elem(pt->fd, &k, out) ? -errno : 0;
 }
 
 static bool rule_slot_ok(uint32_t slot)
@@ -86,39 +113,65 @@ static bool rule_slot_ok(uint32_t slot)
 	return slot && slot < FW_RULE_SLOTS;
 }
 
-/* Step 1 for one CPU's part. After BATCH_TRIES folds in a row got in the
- * way (a CPU folding every few hundred nanoseconds), the batch is left
- * out: its entries are then missing from this read only. */
-static void batch_take(const struct sl_counter *part, struct batch *b)
+/* The pending count in a batch header, as the stage reads it: never a
+ * full batch (the fold empties it), anything else is no batch. */
+static uint32_t batch_len(const struct sl_counter *hdr)
 {
-	const struct sl_counter *h = &part[FW_DEFER_BASE];
-	uint64_t seq, n, e;
-	uint32_t i, tries;
+	return hdr->bytes < FW_DEFER_LEN ? (uint32_t)hdr->bytes : 0;
+}
 
-	for (tries = 0; tries < BATCH_TRIES; tries++) {
-		seq = load_once(&h->packets);
-		if (seq & 1)
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Step 1 for one CPU's part. A fold always ends, so a running one is
+ * waited for (spinning, then yielding: the folding CPU may be a preempted
+ * vCPU); only a sequence that stays odd for a second (a header that no
+ * stage of this version wrote) gives -EBUSY, never a silent short read. */
+static int batch_take(const struct part *pt, struct batch *b)
+{
+	struct sl_counter hdr, el, again;
+	long long start = 0;
+	uint32_t i, n, tries;
+	int err;
+
+	for (tries = 0;; tries++) {
+		if (tries >= BATCH_SPINS) {
+			if (!start)
+				start = now_ns();
+			else if (now_ns() - start > BATCH_WAIT_NS)
+				return -EBUSY;
+			sched_yield();
+		}
+		err = elem_read(pt, FW_DEFER_BASE, &hdr);
+		if (err)
+			return err;
+		if (hdr.packets & 1)
 			continue; /* a fold is running */
-		n = load_once(&h->bytes);
-		if (n > FW_DEFER_LEN)
-			n = 0; /* not a batch this code wrote */
-		for (i = 0; i < n; i++) {
-			e = batch_entry(part, i);
-			b->slot[i] = (uint32_t)(e >> 32);
-			b->bytes[i] = (uint32_t)e;
+		n = batch_len(&hdr);
+		for (i = 0; i < n && !err; i += 2) {
+			err = elem_read(pt, FW_DEFER_BASE + 1 + i / 2, &el);
+			b->slot[i] = (uint32_t)(el.packets >> 32);
+			b->bytes[i] = (uint32_t)el.packets;
+			b->slot[i + 1] = (uint32_t)(el.bytes >> 32);
+			b->bytes[i + 1] = (uint32_t)el.bytes;
 		}
-		for (i = 0; i < n; i++) {
-			if (!rule_slot_ok(b->slot[i]))
-				continue;
-			b->at[i].packets = load_once(&part[b->slot[i]].packets);
-			b->at[i].bytes = load_once(&part[b->slot[i]].bytes);
-		}
-		if (load_once(&h->packets) == seq) {
-			b->n = (uint32_t)n;
-			return;
+		for (i = 0; i < n && !err; i++)
+			if (rule_slot_ok(b->slot[i]))
+				err = elem_read(pt, b->slot[i], &b->at[i]);
+		if (!err)
+			err = elem_read(pt, FW_DEFER_BASE, &again);
+		if (err)
+			return err;
+		if (again.packets == hdr.packets) {
+			b->n = n;
+			return 0;
 		}
 	}
-	b->n = 0;
 }
 
 /* Add CPU part's batch to sum[] (step 1), flagging its slots in skip[]. */
@@ -148,7 +201,7 @@ struct sl_counter *fw_counters_sum(int fd)
 	struct batch b;
 	size_t len, s;
 	uint32_t i;
-	int ncpu, cpu, err;
+	int ncpu, cpu, err = 0;
 
 	all = map_all(fd, PROT_READ, &ncpu, &len);
 	if (!all)
@@ -156,52 +209,56 @@ struct sl_counter *fw_counters_sum(int fd)
 	sum = calloc(FW_COUNTER_SLOTS, sizeof(*sum));
 	skip = calloc(FW_RULE_SLOTS, 1);
 	if (!sum || !skip) {
-		free(sum);
-		sum = NULL;
+		err = -ENOMEM;
 		goto out;
 	}
-	for (cpu = 0; cpu < ncpu; cpu++) {
-		const struct sl_counter *c = all + (size_t)cpu * FW_COUNTER_SLOTS;
+	for (cpu = 0; cpu < ncpu && !err; cpu++) {
+		struct part pt = { all + (size_t)cpu * FW_COUNTER_SLOTS, fd, (uint32_t)cpu };
 
-		batch_take(c, &b);
+		err = batch_take(&pt, &b);
+		if (err)
+			break;
 		batch_add(&b, sum, skip);
 		for (s = 1; s < FW_RULE_SLOTS; s++) {
 			if (skip[s])
 				continue;
-			sum[s].packets += load_once(&c[s].packets);
-			sum[s].bytes += load_once(&c[s].bytes);
+			sum[s].packets += load_once(&pt.mem[s].packets);
+			sum[s].bytes += load_once(&pt.mem[s].bytes);
 		}
 		for (i = 0; i < b.n; i++)
 			if (rule_slot_ok(b.slot[i]))
 				skip[b.slot[i]] = 0;
 	}
 out:
-	err = errno;
 	free(skip);
 	munmap(all, len);
-	errno = err;
+	if (err) {
+		free(sum);
+		errno = -err;
+		return NULL;
+	}
 	return sum;
 }
 
 int fw_counters_get(int fd, uint32_t slot, struct sl_counter *sum)
 {
-	struct sl_counter *all;
+	struct sl_counter c;
 	struct batch b;
-	uint8_t seen;
-	size_t len;
-	uint32_t i;
-	int ncpu, cpu;
+	uint32_t i, seen;
+	int ncpu, cpu, err;
 
 	if (!rule_slot_ok(slot))
 		return -EINVAL;
-	all = map_all(fd, PROT_READ, &ncpu, &len);
-	if (!all)
-		return -errno;
+	ncpu = map_ncpu(fd);
+	if (ncpu < 0)
+		return ncpu;
 	memset(sum, 0, sizeof(*sum));
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		const struct sl_counter *c = all + (size_t)cpu * FW_COUNTER_SLOTS;
+		struct part pt = { NULL, fd, (uint32_t)cpu };
 
-		batch_take(c, &b);
+		err = batch_take(&pt, &b);
+		if (err)
+			return err;
 		seen = 0;
 		for (i = 0; i < b.n; i++) {
 			if (b.slot[i] != slot)
@@ -214,36 +271,40 @@ int fw_counters_get(int fd, uint32_t slot, struct sl_counter *sum)
 			sum->bytes += b.bytes[i];
 		}
 		if (!seen) {
-			sum->packets += load_once(&c[slot].packets);
-			sum->bytes += load_once(&c[slot].bytes);
+			err = elem_read(&pt, slot, &c);
+			if (err)
+				return err;
+			sum->packets += c.packets;
+			sum->bytes += c.bytes;
 		}
 	}
-	munmap(all, len);
 	return 0;
 }
 
 int fw_counters_pending(int fd, uint8_t *used)
 {
-	struct sl_counter *all;
-	size_t len;
-	uint32_t i, s;
-	uint64_t n;
-	int ncpu, cpu;
+	struct sl_counter hdr, el;
+	uint32_t i, n, s;
+	int ncpu, cpu, err;
 
-	all = map_all(fd, PROT_READ, &ncpu, &len);
-	if (!all)
-		return -errno;
+	ncpu = map_ncpu(fd);
+	if (ncpu < 0)
+		return ncpu;
 	for (cpu = 0; cpu < ncpu; cpu++) {
-		const struct sl_counter *c = all + (size_t)cpu * FW_COUNTER_SLOTS;
+		struct part pt = { NULL, fd, (uint32_t)cpu };
 
-		n = load_once(&c[FW_DEFER_BASE].bytes);
-		for (i = 0; i < n && i < FW_DEFER_LEN; i++) {
-			s = (uint32_t)(batch_entry(c, i) >> 32);
-			if (rule_slot_ok(s))
+		err = elem_read(&pt, FW_DEFER_BASE, &hdr);
+		n = err ? 0 : batch_len(&hdr);
+		for (i = 0; i < n && !err; i++) {
+			if (!(i & 1))
+				err = elem_read(&pt, FW_DEFER_BASE + 1 + i / 2, &el);
+			s = (uint32_t)((i & 1 ? el.bytes : el.packets) >> 32);
+			if (!err && rule_slot_ok(s))
 				used[s] = 1;
 		}
+		if (err)
+			return err;
 	}
-	munmap(all, len);
 	return 0;
 }
 

@@ -150,10 +150,11 @@ static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 	}
 	memcpy(m, lt->t, n * 64);
 	for (i = 0; family == 4 && i < lt->ntails; i++) {
-		union fw_lpm4_elem *g = &((union fw_lpm4_elem *)m)[lt->tails[i]];
+		union fw_lpm4_elem *g;
 
-		if (lt->tails[i] + FW_LPM4_TAIL_ELEMS > n)
+		if ((size_t)lt->tails[i] + FW_LPM4_TAIL_ELEMS > n)
 			continue;
+		g = &((union fw_lpm4_elem *)m)[lt->tails[i]];
 		for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
 			if (g->tail.inl & (1u << j))
 				g[1 + j / 2].atom[j % 2].counter =

@@ -108,7 +108,7 @@ static void print_lb(const struct spec_function *fn, const cJSON *slots,
 			char vp[80], bp[80];
 
 			if (all && cJSON_IsNumber(slot) && slot->valuedouble > 0 &&
-			    slot->valuedouble < FW_COUNTER_SLOTS)
+			    slot->valuedouble < FW_RULE_SLOTS)
 				v = all[(uint32_t)slot->valuedouble];
 			spec_prefix_str(&b->ip, ip, sizeof(ip));
 			if ((p = strchr(ip, '/')))

@@ -136,7 +136,7 @@ static struct sl_counter slot_value(const struct sl_counter *all, const cJSON *s
 	struct sl_counter zero = {};
 
 	if (!all || !cJSON_IsNumber(slot) || slot->valuedouble < 0 ||
-	    slot->valuedouble >= FW_COUNTER_SLOTS)
+	    slot->valuedouble >= FW_RULE_SLOTS)
 		return zero;
 	return all[(uint32_t)slot->valuedouble];
 }

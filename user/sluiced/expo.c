@@ -199,7 +199,7 @@ static void render_rules(FILE *f, const struct snap *v, size_t n, bool bytes)
 				struct sl_counter c;
 
 				if (!cJSON_IsNumber(r) || r->valuedouble < 0 ||
-				    r->valuedouble >= FW_COUNTER_SLOTS)
+				    r->valuedouble >= FW_RULE_SLOTS)
 					continue;
 				c = v[j].ctr[(uint32_t)r->valuedouble];
 				fputs(bytes ? "sluice_rule_bytes_total{chain=\"" : "sluice_rule_packets_total{chain=\"", f);
