@@ -126,10 +126,10 @@ int fw_stage(SL_CTX *ctx)
 		 * one that decides), checked with no call in between. A
 		 * BPF-to-BPF call is not cheap: its return goes through the
 		 * kernel's return thunk where return-stack mitigations are on
-		 * (SRSO "safe RET" on the AMD bench machine). For IPv4 it is usually
-		 * the tail group's copy (first), on the tail's page, not
-		 * the one in fw_cand4. The rest, in order, through the
-		 * callback. */
+		 * (SRSO "safe RET" on the AMD bench machine). For IPv4 it
+		 * is usually the tail group's copy (first), on the tail's
+		 * page, not the one in fw_cand4. The rest, in order,
+		 * through the callback. */
 		if (first)
 			done = fw_check4(&s, first);
 		else

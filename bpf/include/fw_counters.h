@@ -32,38 +32,29 @@ static __always_inline struct sl_counter *fw_counters_elem(__u32 cpu, __u32 e)
 	return bpf_map_lookup_elem(&fw_counters, &k);
 }
 
-/* This CPU's counter of a rule slot; NULL for slot 0 (no counter assigned)
- * and for the batch's elements. */
-static __always_inline struct sl_counter *fw_counter_of(__u32 slot)
+/* A slot a rule may have: not 0 (no counter) nor the batch's elements. */
+static __always_inline int fw_rule_slot(__u32 slot)
 {
-	if (!slot || slot >= FW_RULE_SLOTS)
-		return NULL;
-	return fw_counters_elem(bpf_get_smp_processor_id(), slot);
+	return slot && slot < FW_RULE_SLOTS;
 }
 
-static __always_inline void fw_count(__u32 slot, __u32 bytes)
+/* Count a packet of bytes in CPU cpu's counter of a rule slot, now. */
+static __always_inline void fw_count_on(__u32 cpu, __u32 slot, __u32 bytes)
 {
-	struct sl_counter *c = fw_counter_of(slot);
+	struct sl_counter *c;
 
+	if (!fw_rule_slot(slot))
+		return;
+	c = fw_counters_elem(cpu, slot);
 	if (c) {
 		c->packets++;
 		c->bytes += bytes;
 	}
 }
 
-/* One batch entry into its counter. */
-static __always_inline void fw_counters_fold_one(__u32 cpu, __u64 e)
+static __always_inline void fw_count(__u32 slot, __u32 bytes)
 {
-	__u32 slot = (__u32)(e >> 32);
-	struct sl_counter *c;
-
-	if (!slot || slot >= FW_RULE_SLOTS)
-		return;
-	c = fw_counters_elem(cpu, slot);
-	if (c) {
-		c->packets++;
-		c->bytes += (__u32)e;
-	}
+	fw_count_on(bpf_get_smp_processor_id(), slot, bytes);
 }
 
 /* Fold CPU cpu's full batch into its counters (fw_count_deferred). The
@@ -71,14 +62,11 @@ static __always_inline void fw_counters_fold_one(__u32 cpu, __u64 e)
  * overlap. Inlined and unrolled: a global function (verified once, a
  * rolled loop) measured no better than counting at once, the call's
  * return thunk included (docs/benchmarks.md). */
-static __always_inline void fw_counters_fold(__u32 cpu)
+static __always_inline void fw_counters_fold(__u32 cpu, struct sl_counter *h)
 {
-	struct sl_counter *h, *p;
+	struct sl_counter *p;
 	__u32 i;
 
-	h = fw_counters_elem(cpu, FW_DEFER_BASE);
-	if (!h)
-		return;
 	*(volatile __u64 *)&h->packets = h->packets + 1;
 	barrier();
 #pragma unroll
@@ -86,8 +74,9 @@ static __always_inline void fw_counters_fold(__u32 cpu)
 		p = fw_counters_elem(cpu, FW_DEFER_BASE + i);
 		if (!p)
 			break;
-		fw_counters_fold_one(cpu, p->packets);
-		fw_counters_fold_one(cpu, p->bytes);
+		/* each entry: slot << 32 | bytes */
+		fw_count_on(cpu, (__u32)(p->packets >> 32), (__u32)p->packets);
+		fw_count_on(cpu, (__u32)(p->bytes >> 32), (__u32)p->bytes);
 	}
 	barrier();
 	*(volatile __u64 *)&h->bytes = 0;
@@ -101,15 +90,16 @@ static __always_inline void fw_counters_fold(__u32 cpu)
  * barriers (x86 keeps stores in program order): an entry before the count
  * that exposes it; in a fold, the odd sequence before the counters, the
  * counters before the emptied count, that before the even sequence. One
- * CPU never runs two of these at once: XDP and TC ingress run in softirq,
- * TC egress with softirqs off. */
+ * CPU never runs two of these at once for traffic: XDP and TC ingress run
+ * in softirq, TC egress with softirqs off (a test run that leaves softirqs
+ * on is the exception, docs/firewall.md). */
 static __always_inline void fw_count_deferred(__u32 slot, __u32 bytes)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct sl_counter *h, *p;
 	__u64 n;
 
-	if (!slot || slot >= FW_RULE_SLOTS)
+	if (!fw_rule_slot(slot))
 		return;
 	h = fw_counters_elem(cpu, FW_DEFER_BASE);
 	if (!h)
@@ -126,7 +116,7 @@ static __always_inline void fw_count_deferred(__u32 slot, __u32 bytes)
 	if (++n < FW_DEFER_LEN)
 		*(volatile __u64 *)&h->bytes = n;
 	else
-		fw_counters_fold(cpu);
+		fw_counters_fold(cpu, h);
 }
 
 #endif

@@ -72,20 +72,6 @@ static int zero_slot(struct fw_rig *r, uint32_t slot)
 	return 0;
 }
 
-static int drop_pending(struct fw_rig *r)
-{
-	struct sl_counter empty = {};
-	uint32_t k;
-	int cpu;
-
-	for (cpu = 0; cpu < r->ncpus; cpu++) {
-		k = (uint32_t)cpu * FW_COUNTER_SLOTS + FW_DEFER_BASE;
-		if (bpf_map_update_elem(r->sh.fw_counters_fd, &k, &empty, 0))
-			return -errno;
-	}
-	return 0;
-}
-
 int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log)
 {
 	size_t i;
@@ -98,7 +84,7 @@ int fw_rig_load(struct fw_rig *r, struct fw_image *img, char **log)
 		r->slot0 = 1;
 		/* An old image's pending counts would fold into the new
 		 * image's slots: drop them (nothing runs the stage now). */
-		err = drop_pending(r);
+		err = zero_slot(r, FW_DEFER_BASE); /* the batch's header */
 		if (err)
 			return err;
 	}

@@ -27,8 +27,8 @@
 #define FW_STR(x) FW_STR_(x)
 
 /* An address table (fw_lpm4, fw_lpm6): t has n __u32 entries (a multiple
- * of 16); tails lists the elements that are tails (IPv4: the loader
- * stamps the counter slots of their groups' inline atoms). */
+ * of 16); tails lists the elements that start an IPv4 tail group (the
+ * loader stamps the counter slots of their inline atoms; none for IPv6). */
 struct fw_lpm_table {
 	uint32_t *t;
 	size_t n;

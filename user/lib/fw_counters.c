@@ -283,8 +283,8 @@ int fw_counters_get(int fd, uint32_t slot, struct sl_counter *sum)
 
 int fw_counters_pending(int fd, uint8_t *used)
 {
-	struct sl_counter hdr, el;
-	uint32_t i, n, s;
+	struct batch b;
+	uint32_t i;
 	int ncpu, cpu, err;
 
 	ncpu = map_ncpu(fd);
@@ -293,17 +293,12 @@ int fw_counters_pending(int fd, uint8_t *used)
 	for (cpu = 0; cpu < ncpu; cpu++) {
 		struct part pt = { NULL, fd, (uint32_t)cpu };
 
-		err = elem_read(&pt, FW_DEFER_BASE, &hdr);
-		n = err ? 0 : batch_len(&hdr);
-		for (i = 0; i < n && !err; i++) {
-			if (!(i & 1))
-				err = elem_read(&pt, FW_DEFER_BASE + 1 + i / 2, &el);
-			s = (uint32_t)((i & 1 ? el.bytes : el.packets) >> 32);
-			if (!err && rule_slot_ok(s))
-				used[s] = 1;
-		}
+		err = batch_take(&pt, &b);
 		if (err)
 			return err;
+		for (i = 0; i < b.n; i++)
+			if (rule_slot_ok(b.slot[i]))
+				used[b.slot[i]] = 1;
 	}
 	return 0;
 }

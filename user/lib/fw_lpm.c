@@ -33,7 +33,7 @@
 struct b6 {
 	union fw_lpm6_elem *el;
 	size_t n, cap, max;
-	uint32_t *tails;      /* elements that are tails */
+	uint32_t *tails;      /* elements that are IPv4 tail groups */
 	size_t ntails, tcap;
 	const struct fw_field *f;
 	const uint32_t *leaf; /* per class */
@@ -142,6 +142,23 @@ static void tail6(struct b6 *b, union fw_lpm6_elem *el, size_t lo, size_t hi, ui
 	}
 }
 
+/* Note an IPv4 tail group for the loader, which stamps the counter slots
+ * of its inline atoms (IPv6 tails have none: no list of them is kept). */
+static int tail_record(struct b6 *b, uint32_t e)
+{
+	if (b->ntails == b->tcap) {
+		size_t cap = b->tcap ? 2 * b->tcap : 1024;
+		void *p = realloc(b->tails, cap * sizeof(*b->tails));
+
+		if (!p)
+			return -ENOMEM;
+		b->tails = p;
+		b->tcap = cap;
+	}
+	b->tails[b->ntails++] = e;
+	return 0;
+}
+
 static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fb, uint32_t *out)
 {
 	uint32_t e, pad;
@@ -156,21 +173,13 @@ static int tail_make(struct b6 *b, size_t lo, size_t hi, uint32_t fb, uint32_t *
 				return err;
 		}
 		err = elems_add(b, FW_LPM4_TAIL_ELEMS, &e);
+		if (!err)
+			err = tail_record(b, e);
 	} else {
 		err = elems_add(b, 1, &e);
 	}
 	if (err)
 		return err;
-	if (b->ntails == b->tcap) {
-		size_t cap = b->tcap ? 2 * b->tcap : 1024;
-		void *p = realloc(b->tails, cap * sizeof(*b->tails));
-
-		if (!p)
-			return -ENOMEM;
-		b->tails = p;
-		b->tcap = cap;
-	}
-	b->tails[b->ntails++] = e;
 	*out = FW_LPM_CHUNK | FW_LPM_TAIL | e;
 	if (b->v4)
 		tail4(b, &b->el[e], lo, hi, fb);

@@ -149,16 +149,18 @@ static int fill_lpm(struct bpf_map *map, const struct fw_image *img, int family)
 		return -EINVAL;
 	}
 	memcpy(m, lt->t, n * 64);
-	for (i = 0; family == 4 && i < lt->ntails; i++) {
+	for (i = 0; i < lt->ntails; i++) { /* IPv4 tail groups only */
 		union fw_lpm4_elem *g;
 
 		if ((size_t)lt->tails[i] + FW_LPM4_TAIL_ELEMS > n)
 			continue;
 		g = &((union fw_lpm4_elem *)m)[lt->tails[i]];
-		for (j = 0; j < FW_LPM4_TAIL_PFX; j++)
+		for (j = 0; j < FW_LPM4_TAIL_PFX; j++) {
+			struct fw_atom4 *a = &g[1 + j / 2].atom[j % 2];
+
 			if (g->tail.inl & (1u << j))
-				g[1 + j / 2].atom[j % 2].counter =
-					rule_slot(img, g[1 + j / 2].atom[j % 2].rule);
+				a->counter = rule_slot(img, a->rule);
+		}
 	}
 	munmap(m, len);
 	return 0;
