@@ -36,6 +36,10 @@
 	"{'id':'a','action':'allow','dst':['10.0.0.0/8']}," \
 	"{'id':'d','action':'deny','dst':['192.168.0.0/16']}]}]}}"
 #define CONCURRENT_MS 1500
+/* Reads made at least, however slow the machine (a VM under TCG makes a
+ * few hundred a second), unless READS_MAX_MS runs out first. */
+#define READS_MIN 300
+#define READS_MAX_MS 20000
 
 static int load_rules(struct fw_rig *rig)
 {
@@ -217,7 +221,9 @@ static void concurrent_reads(struct fw_rig *rig)
 		test__skip("no second CPU to read from while the first counts");
 		return;
 	}
-	for (t0 = now_ms(); now_ms() - t0 < CONCURRENT_MS; reads++) {
+	for (t0 = now_ms(); (now_ms() - t0 < CONCURRENT_MS || reads < READS_MIN) &&
+			    now_ms() - t0 < READS_MAX_MS;
+	     reads++) {
 		before = atomic_load(&ru.done);
 		if (reads % 2) {
 			sum = fw_counters_sum(rig->sh.fw_counters_fd);
@@ -334,7 +340,9 @@ static void reader_protocol(void)
 	sy.part = m;
 	if (!ASSERT_OK(pthread_create(&th, NULL, syn_writer, &sy), "pthread_create"))
 		goto out;
-	for (t0 = now_ms(); now_ms() - t0 < CONCURRENT_MS / 3; reads++) {
+	for (t0 = now_ms(); (now_ms() - t0 < CONCURRENT_MS / 3 || reads < READS_MIN) &&
+			    now_ms() - t0 < READS_MAX_MS;
+	     reads++) {
 		before = atomic_load(&sy.done);
 		if (reads % 8 == 7) {
 			sum = fw_counters_sum(fd);
